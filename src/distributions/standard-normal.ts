@@ -1,0 +1,38 @@
+/** Standard normal N(0, I_D): log p(z) = −½‖z‖² − (D/2) log 2π. No parameters. */
+import { np, type Array } from "../engine/jax.js";
+import { floatDTypeOf, type FloatDType } from "../engine/dtype.js";
+import { normal, type Key } from "../engine/random.js";
+import { dropContext } from "../bijectors/bijector.js";
+import type { Distribution, SampleAndLogProb, SampleOptions } from "./distribution.js";
+
+export type StandardNormalParams = Record<string, never>;
+
+const LOG_2PI = Math.log(2 * Math.PI);
+
+export class StandardNormal implements Distribution<StandardNormalParams> {
+  readonly kind = "standard-normal";
+  readonly contextDim = 0;
+  constructor(readonly dim: number) {}
+
+  init(key: Key): StandardNormalParams {
+    key.dispose();
+    return {};
+  }
+
+  logProb(_p: StandardNormalParams, x: Array, context?: Array): Array {
+    dropContext(context);
+    return np.square(x).sum(1).mul(-0.5).sub(0.5 * this.dim * LOG_2PI);
+  }
+
+  sample(_p: StandardNormalParams, key: Key, n: number, context?: Array, opts?: SampleOptions): Array {
+    const dtype: FloatDType = opts?.dtype ?? (context ? (floatDTypeOf(context) ?? "float32") : "float32");
+    dropContext(context);
+    return normal(key, [n, this.dim], dtype);
+  }
+
+  sampleAndLogProb(p: StandardNormalParams, key: Key, n: number, context?: Array, opts?: SampleOptions): SampleAndLogProb {
+    const x = this.sample(p, key, n, context, opts);
+    return { x: x.ref, logProb: this.logProb(p, x) };
+  }
+}
+

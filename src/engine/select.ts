@@ -1,0 +1,37 @@
+/**
+ * Column selection by constant one-hot matrices.
+ *
+ * Why not `x.slice(...)` or `np.take`: in jax-js 0.1.25 the gradient of a slice is WRONG under
+ * `jit` when the incoming cotangent is a broadcast constant (e.g. `x.slice([], [1, 3]).sum()`:
+ * the pad that transposes the slice fills the constant everywhere), and gathers with index
+ * arrays cannot be differentiated under jit at all (test/engine/conformance.test.ts pins both).
+ * A product with a 0/1 matrix is exact (each output is one input times 1 plus zeros), has a
+ * correct gradient everywhere, and costs nothing at the sizes of coupling splits.
+ */
+import { np, type Array, type DType } from "./jax.js";
+
+/** The D×k matrix S with S[idx[j], j] = 1, so that x·S = x[:, idx]. */
+export function selectionMatrix(dim: number, idx: readonly number[], dtype: DType): Array {
+  const data = new Float64Array(dim * idx.length);
+  idx.forEach((i, j) => {
+    data[i * idx.length + j] = 1;
+  });
+  const m = np.array(data, { shape: [dim, idx.length], dtype: np.float64 });
+  return String(dtype) === "float64" ? m : m.astype(dtype);
+}
+
+/** x[:, idx] for x of shape [N, D] (consumes x). */
+export function takeColumns(x: Array, idx: readonly number[]): Array {
+  const dim = x.shape[x.ndim - 1]!;
+  const dtype = x.dtype;
+  return np.matmul(x, selectionMatrix(dim, idx, dtype));
+}
+
+/**
+ * Scatters the columns of y ([N, k]) into positions idx of a [N, dim] array of zeros:
+ * out[:, idx[j]] = y[:, j]. (consumes y)
+ */
+export function placeColumns(y: Array, idx: readonly number[], dim: number): Array {
+  return np.matmul(y, selectionMatrix(dim, idx, y.dtype).transpose());
+}
+

@@ -1,0 +1,53 @@
+/**
+ * Checks at the public boundary: shapes, dtypes, context and finiteness, with messages naming the
+ * expected and the actual value. Shape/dtype checks are static (they work on tracers inside jit);
+ * the finiteness check reads the data and runs only on concrete arrays.
+ */
+import { jax, type Array } from "./jax.js";
+import { floatDTypeOf, type FloatDType } from "./dtype.js";
+import { ContextError, DTypeError, NonFiniteError, ShapeError } from "./errors.js";
+
+/** Checks that x is [N, dim] (N ≥ 1). */
+export function checkBatch(x: Array, dim: number, what = "input"): void {
+  if (x.ndim !== 2 || x.shape[1] !== dim || x.shape[0]! < 1)
+    throw new ShapeError(`${what}: expected shape [N, ${dim}], got [${x.shape.join(", ")}]`);
+}
+
+/** Checks that x has the model's float dtype. */
+export function checkDType(x: Array, dtype: FloatDType, what = "input"): void {
+  const actual = floatDTypeOf(x) ?? String(x.dtype);
+  if (actual !== dtype) throw new DTypeError(`${what}: expected dtype ${dtype}, got ${actual}`);
+}
+
+/** Checks a context against a flow's context width and the batch size. */
+export function checkContext(context: Array | undefined, contextDim: number, n: number, dtype: FloatDType): void {
+  if (contextDim === 0) {
+    if (context !== undefined)
+      throw new ContextError(`context: this flow is unconditional (context size 0), but a context of shape [${context.shape.join(", ")}] was given`);
+    return;
+  }
+  if (context === undefined)
+    throw new ContextError(`context: this flow is conditional and needs a context of shape [${n}, ${contextDim}], none was given`);
+  if (context.ndim !== 2 || context.shape[0] !== n || context.shape[1] !== contextDim)
+    throw new ContextError(`context: expected shape [${n}, ${contextDim}], got [${context.shape.join(", ")}]`);
+  checkDType(context, dtype, "context");
+}
+
+/** True for a concrete (non-traced) array whose values can be read. */
+export function isConcrete(x: Array): boolean {
+  return x instanceof jax.Array;
+}
+
+/** Throws NonFiniteError when a concrete array holds NaN or ±Infinity (does not consume x). */
+export function checkFinite(x: Array, what = "input"): void {
+  if (!isConcrete(x)) return;
+  const data = x.ref.dataSync() as ArrayLike<number>;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (!Number.isFinite(v)) {
+      const row = Math.floor(i / Math.max(1, x.shape[x.ndim - 1] ?? 1));
+      throw new NonFiniteError(`${what}: expected finite numbers, got ${v} at row ${row}`);
+    }
+  }
+}
+
