@@ -1,6 +1,6 @@
 /** Standard normal N(0, I_D): log p(z) = −½‖z‖² − (D/2) log 2π. No parameters. */
 import { np, type Array } from "../engine/jax.js";
-import { floatDTypeOf, type FloatDType } from "../engine/dtype.js";
+import { floatDTypeOf, scalar, type FloatDType } from "../engine/dtype.js";
 import { normal, type Key } from "../engine/random.js";
 import { dropContext } from "../bijectors/bijector.js";
 import type { Distribution, SampleAndLogProb, SampleOptions } from "./distribution.js";
@@ -21,7 +21,8 @@ export class StandardNormal implements Distribution<StandardNormalParams> {
 
   logProb(_p: StandardNormalParams, x: Array, context?: Array): Array {
     dropContext(context);
-    return np.square(x).sum(1).mul(-0.5).sub(0.5 * this.dim * LOG_2PI);
+    const c = scalar(0.5 * this.dim * LOG_2PI, x);
+    return np.square(x).sum(1).mul(-0.5).sub(c);
   }
 
   sample(_p: StandardNormalParams, key: Key, n: number, context?: Array, opts?: SampleOptions): Array {

@@ -43,3 +43,14 @@ export function floatDTypeOf(x: Array): FloatDType | undefined {
   const d = String(x.dtype);
   return d === "float32" || d === "float64" ? d : undefined;
 }
+
+/**
+ * A scalar constant with the dtype of `like`. Why: under `jit`, jax-js 0.1.25 turns a bare JS
+ * number into a float32 constant even in float64 code (`x.mul(1.1)` errs by 5e-6, and
+ * `x.sub(Math.log(2π))` by 6e-6; eager code is exact). Float64-exact code therefore passes
+ * constants that float32 cannot hold exactly as arrays of the input's dtype. Does not consume.
+ */
+export function scalar(value: number, like: Array | DType): Array {
+  const dtype = typeof like === "string" ? like : (like as Array).dtype;
+  return np.full([], value, { dtype });
+}

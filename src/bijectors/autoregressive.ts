@@ -1,0 +1,112 @@
+/**
+ * Shared machinery of the autoregressive layers (MAF and IAF): an elementwise transformer whose
+ * parameters come from a MADE, θ_i = MADE(v)_i depending only on v_j with deg[j] < deg[i].
+ *   parallel pass:   out = τ^{±1}(v; θ(v))            — one MADE evaluation;
+ *   sequential pass: w⁰ = 0, w^{p} = τ^{±1}(v; θ(w^{p−1})), p = 1..D — after pass p every dimension
+ *                    of degree ≤ p is exact (its θ only reads dimensions of lower degree, exact
+ *                    since pass p − 1), so w^D is the exact solution. w^D is the same FUNCTION of v
+ *                    as the true map, so its autodiff derivatives are exact too, and the last pass's
+ *                    log-det uses θ(w^{D−1}) = θ(w^D).
+ * The D passes are a JS loop (jax-js has no scan under jit), each pass differentiable.
+ */
+import { np, type Array } from "../engine/jax.js";
+import type { FloatDType } from "../engine/dtype.js";
+import { ContextError } from "../engine/errors.js";
+import type { Key } from "../engine/random.js";
+import { refTree } from "../engine/tree.js";
+import type { ActivationName } from "../nn/activation.js";
+import { madeApply, madeInit, madeSpec, type MADEDegrees, type MADEParams, type MADESpec } from "../nn/made.js";
+import { dropContext, type BijectionResult, type Bijector, type PassKind } from "./bijector.js";
+import { AffineTransformer } from "./transformers/affine.js";
+import type { ElementwiseTransformer } from "./transformers/transformer.js";
+
+/** Params of an autoregressive layer: its MADE conditioner. */
+export type AutoregressiveParams = { made: MADEParams };
+
+export interface AutoregressiveOptions {
+  /** Event dimension D. */
+  dim: number;
+  /** Hidden layer widths of the MADE (at least one). */
+  hidden: readonly number[];
+  /** Hidden activation. Default "relu". */
+  activation?: ActivationName;
+  /** Context width K (conditional flows). Default 0. */
+  contextDim?: number;
+  /** Elementwise map. Default AffineTransformer({ scaleBound }). */
+  transformer?: ElementwiseTransformer;
+  /** Soft-clamp bound of the default affine transformer's log-scale (ignored with `transformer`). Default 3. */
+  scaleBound?: number;
+  /** Autoregressive order: input degrees, a permutation of 1..D. Default [1, …, D]. */
+  order?: readonly number[];
+  /** MADE hidden degrees. Default "sequential". */
+  degrees?: MADEDegrees;
+}
+
+/** Base class of MaskedAutoregressive and InverseAutoregressive. */
+export abstract class Autoregressive implements Bijector<AutoregressiveParams> {
+  abstract readonly kind: string;
+  abstract readonly forwardPass: PassKind;
+  abstract readonly inversePass: PassKind;
+  readonly dim: number;
+  readonly contextDim: number;
+  readonly transformer: ElementwiseTransformer;
+  /** The MADE conditioner (degrees included). */
+  readonly made: MADESpec;
+
+  constructor(o: AutoregressiveOptions) {
+    this.transformer = o.transformer ?? new AffineTransformer({ scaleBound: o.scaleBound ?? 3 });
+    this.made = madeSpec({
+      dim: o.dim,
+      hidden: o.hidden,
+      contextDim: o.contextDim ?? 0,
+      paramCount: this.transformer.paramCount,
+      activation: o.activation ?? "relu",
+      order: o.order,
+      degrees: o.degrees ?? "sequential",
+    });
+    this.dim = this.made.dim;
+    this.contextDim = this.made.contextDim;
+  }
+
+  init(key: Key, dtype: FloatDType = "float32"): AutoregressiveParams {
+    return { made: madeInit(this.made, key, dtype) };
+  }
+
+  abstract forward(p: AutoregressiveParams, z: Array, context?: Array): BijectionResult;
+  abstract inverse(p: AutoregressiveParams, x: Array, context?: Array): BijectionResult;
+
+  /** The context this layer uses (checked), or undefined after disposing an unused one. */
+  protected takeContext(context: Array | undefined): Array | undefined {
+    if (this.contextDim === 0) {
+      dropContext(context);
+      return undefined;
+    }
+    if (context === undefined)
+      throw new ContextError(`${this.kind}: this layer is conditional and needs a context of shape [N, ${this.contextDim}], none was given`);
+    return context;
+  }
+
+  /** One pass: τ^{±1}(v; θ(v)). Consumes p, v and context. */
+  protected parallel(p: AutoregressiveParams, v: Array, context: Array | undefined, direction: "forward" | "inverse"): BijectionResult {
+    const ctx = this.takeContext(context);
+    const theta = madeApply(this.made, p.made, v.ref, ctx);
+    const r = this.transformer[direction](v, theta);
+    return { y: r.y, logDet: r.logDet.sum(1) };
+  }
+
+  /** D passes: w ← τ^{±1}(v; θ(w)) from w = 0. Consumes p, v and context. */
+  protected sequential(p: AutoregressiveParams, v: Array, context: Array | undefined, direction: "forward" | "inverse"): BijectionResult {
+    const ctx = this.takeContext(context);
+    const D = this.dim;
+    let w = np.zeros(v.shape, { dtype: v.dtype });
+    for (let pass = 1; pass < D; pass++) {
+      const theta = madeApply(this.made, refTree(p.made), w, ctx?.ref);
+      const r = this.transformer[direction](v.ref, theta);
+      r.logDet.dispose();
+      w = r.y;
+    }
+    const theta = madeApply(this.made, p.made, w, ctx);
+    const r = this.transformer[direction](v, theta);
+    return { y: r.y, logDet: r.logDet.sum(1) };
+  }
+}

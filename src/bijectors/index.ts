@@ -1,0 +1,10 @@
+export type { ElementwiseTransformer, TransformerResult } from "./transformers/transformer.js";
+export { AffineTransformer, type AffineTransformerOptions } from "./transformers/affine.js";
+export { AdditiveTransformer } from "./transformers/additive.js";
+export { couplingMask, checkerboardMask, channelMask, validateMask, maskIndices, type CouplingMaskKind } from "./masks.js";
+export { Coupling, type CouplingParams, type CouplingOptions } from "./coupling.js";
+export { AffineCoupling, type AffineCouplingOptions } from "./affine-coupling.js";
+export { AdditiveCoupling, type AdditiveCouplingOptions } from "./additive-coupling.js";
+export { Autoregressive, type AutoregressiveParams, type AutoregressiveOptions } from "./autoregressive.js";
+export { MaskedAutoregressive } from "./masked-autoregressive.js";
+export { InverseAutoregressive } from "./inverse-autoregressive.js";

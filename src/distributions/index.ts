@@ -1,0 +1,7 @@
+/** Base densities and the flow (a base pushed through a bijection). */
+export type { Distribution, LogProbWithState, SampleAndLogProb, SampleOptions } from "./distribution.js";
+export { StandardNormal, type StandardNormalParams } from "./standard-normal.js";
+export { DiagNormal, type DiagNormalParams } from "./diag-normal.js";
+export { MixtureOfGaussians, type MixtureOfGaussiansParams } from "./mixture-of-gaussians.js";
+export { UniformBox, type UniformBoxParams } from "./uniform-box.js";
+export { Flow, type FlowParams } from "./flow.js";

@@ -1,0 +1,308 @@
+/**
+ * From a JSON config to a Flow: the one door used by the model file, the CLI and the playground.
+ *
+ * `normalizeConfig` validates every field (ConfigError naming the field, what was expected and
+ * what was given; unknown keys are refused so that a typo never silently falls back to a
+ * default) and fills every default, so the normalised config is complete and is what a model
+ * file stores. Normalising a normalised config returns an equal one. Fields that a family does
+ * not use (`mask` for maf, `scaleBound` for nice ...) are still validated and kept, and ignored.
+ *
+ * Layer lists are in FORWARD (generative, z → x) order, the order of `Chain`: layers[0] touches
+ * the base sample first; the density direction (x → z) visits them from the last to the first.
+ *
+ *  - nice    [Rescale] · C_0 · C_1 · … · C_{L−1}, C = additive coupling. NICE's diagonal scaling is
+ *            the TOP layer of its encoder h = S·f(x), i.e. the last map of the density direction,
+ *            hence the first in forward order. Couplings are volume preserving (log-det 0), so
+ *            the Rescale is the only layer that changes volume.
+ *  - realnvp C_0 · [P] · [BN] · C_1 · … · C_{L−1}, C = affine coupling.
+ *  - maf     M_0 · [P] · [BN] · M_1 · … · M_{L−1}, M = masked autoregressive (density parallel).
+ *  - iaf     the same with inverse autoregressive layers (sampling parallel).
+ *  P = permutation between consecutive layers ("reverse", or "random" seeded from seed + l),
+ *  BN = batch normalisation between consecutive layers when `batchNorm`. With `rescale: true`
+ *  any family (not only nice) gets the Rescale at the base end.
+ *
+ * Coupling masks: with permutation "none" the mask flips at every layer (C_l uses the mask of
+ * kind `mask`, negated for odd l), so every dimension is transformed by every second coupling.
+ * With a permutation the mask stays fixed and the permutation does the mixing: flipping as well
+ * would undo it (a reversed half mask, flipped, transforms the same coordinates again).
+ */
+import { ConfigError } from "../engine/errors.js";
+import { parseFloatDType } from "../engine/dtype.js";
+import { ACTIVATIONS } from "../nn/activation.js";
+import type { Bijector } from "../bijectors/bijector.js";
+import { Chain } from "../bijectors/chain.js";
+import { couplingMask } from "../bijectors/masks.js";
+import { AdditiveCoupling } from "../bijectors/additive-coupling.js";
+import { AffineCoupling } from "../bijectors/affine-coupling.js";
+import { MaskedAutoregressive } from "../bijectors/masked-autoregressive.js";
+import { InverseAutoregressive } from "../bijectors/inverse-autoregressive.js";
+import { Permutation } from "../bijectors/permutation.js";
+import { BatchNorm } from "../bijectors/batch-norm.js";
+import { Rescale } from "../bijectors/rescale.js";
+import type { Distribution } from "../distributions/distribution.js";
+import { StandardNormal } from "../distributions/standard-normal.js";
+import { DiagNormal } from "../distributions/diag-normal.js";
+import { MixtureOfGaussians } from "../distributions/mixture-of-gaussians.js";
+import { UniformBox } from "../distributions/uniform-box.js";
+import { Flow } from "../distributions/flow.js";
+import {
+  FLOW_KINDS,
+  type BaseConfig,
+  type FlowConfig,
+  type FlowKind,
+  type MaskKind,
+  type PermutationKind,
+} from "./config.js";
+
+/** A config with every default filled in: what a model file stores and what `build` uses. */
+export type NormalizedFlowConfig = Required<FlowConfig>;
+
+/** What `build` returns: the flow and the normalised config it was built from. */
+export interface BuiltFlow {
+  flow: Flow;
+  config: NormalizedFlowConfig;
+}
+
+const CONFIG_KEYS: readonly (keyof FlowConfig)[] = [
+  "flow",
+  "dim",
+  "layers",
+  "hidden",
+  "activation",
+  "mask",
+  "permutation",
+  "batchNorm",
+  "base",
+  "contextDim",
+  "scaleBound",
+  "rescale",
+  "seed",
+  "dtype",
+];
+const MASKS: readonly MaskKind[] = ["half", "alternating"];
+const PERMUTATIONS: readonly PermutationKind[] = ["none", "reverse", "random"];
+const BASE_KINDS: readonly BaseConfig["kind"][] = ["standard-normal", "diag-normal", "mixture-of-gaussians", "uniform"];
+
+/** Default log-scale bound of affine conditioners (config.ts). */
+export const DEFAULT_SCALE_BOUND = 3;
+
+/**
+ * Validates a config (from JSON, a file, CLI flags) and fills its defaults.
+ * Throws ConfigError naming the field, the expected value and the given one.
+ */
+export function normalizeConfig(config: unknown): NormalizedFlowConfig {
+  const c = asObject(config, "config");
+  rejectUnknownKeys(c, CONFIG_KEYS, "config");
+  const flow = oneOf(c.flow, FLOW_KINDS, "flow");
+  const coupling = flow === "nice" || flow === "realnvp";
+  const dim = integer(c.dim, "dim", coupling ? 2 : 1);
+  const layers = integer(c.layers, "layers", 1);
+  const hidden = hiddenSizes(c.hidden);
+  const activation = c.activation === undefined ? "relu" : oneOf(c.activation, ACTIVATIONS, "activation");
+  const mask = c.mask === undefined ? "half" : oneOf(c.mask, MASKS, "mask");
+  const permutation =
+    c.permutation === undefined ? (coupling ? "none" : "reverse") : oneOf(c.permutation, PERMUTATIONS, "permutation");
+  const batchNorm = c.batchNorm === undefined ? false : boolean(c.batchNorm, "batchNorm");
+  if (batchNorm && flow === "nice")
+    throw new ConfigError(`batchNorm: expected false for nice (a volume-preserving architecture), got true`);
+  const base = baseConfig(c.base, dim);
+  const contextDim = c.contextDim === undefined ? 0 : integer(c.contextDim, "contextDim", 0);
+  const scaleBound = c.scaleBound === undefined ? DEFAULT_SCALE_BOUND : positiveNumber(c.scaleBound, "scaleBound");
+  const rescale = c.rescale === undefined ? flow === "nice" : boolean(c.rescale, "rescale");
+  const seed = c.seed === undefined ? 0 : integer(c.seed, "seed", 0, 0xffffffff);
+  const dtype = c.dtype === undefined ? "float32" : parseFloatDType(c.dtype, "dtype");
+  return {
+    flow,
+    dim,
+    layers,
+    hidden,
+    activation,
+    mask,
+    permutation,
+    batchNorm,
+    base,
+    contextDim,
+    scaleBound,
+    rescale,
+    seed,
+    dtype,
+  };
+}
+
+/**
+ * Builds the flow a config describes (validating it first). Parameters are not created here:
+ * `flow.init(keyFromSeed(config.seed), config.dtype)` gives the initial ones.
+ */
+export function build(config: FlowConfig | NormalizedFlowConfig): BuiltFlow {
+  const c = normalizeConfig(config);
+  return { flow: new Flow(buildBase(c), new Chain(buildLayers(c))), config: c };
+}
+
+/** The base density of a normalised config. */
+export function buildBase(c: NormalizedFlowConfig): Distribution {
+  const b = c.base;
+  switch (b.kind) {
+    case "standard-normal":
+      return new StandardNormal(c.dim);
+    case "diag-normal":
+      return new DiagNormal(c.dim);
+    case "mixture-of-gaussians":
+      return new MixtureOfGaussians(c.dim, b.components);
+    case "uniform":
+      return new UniformBox(b.low, b.high);
+  }
+}
+
+/** The bijector layers of a normalised config, in forward (z → x) order. */
+export function buildLayers(c: NormalizedFlowConfig): Bijector[] {
+  const D = c.dim;
+  const common = { dim: D, hidden: c.hidden, activation: c.activation, contextDim: c.contextDim };
+  const flip = (l: number): boolean => c.permutation === "none" && l % 2 === 1;
+  const main = (l: number): Bijector => {
+    switch (c.flow) {
+      case "nice":
+        return new AdditiveCoupling({ ...common, mask: couplingMask(D, c.mask, flip(l)) });
+      case "realnvp":
+        return new AffineCoupling({ ...common, mask: couplingMask(D, c.mask, flip(l)), scaleBound: c.scaleBound });
+      case "maf":
+        return new MaskedAutoregressive({ ...common, scaleBound: c.scaleBound });
+      case "iaf":
+        return new InverseAutoregressive({ ...common, scaleBound: c.scaleBound });
+    }
+  };
+  const out: Bijector[] = [];
+  if (c.rescale) out.push(new Rescale({ dim: D }));
+  for (let l = 0; l < c.layers; l++) {
+    if (l > 0) {
+      // A permutation of one coordinate is the identity: left out.
+      if (c.permutation === "reverse" && D > 1) out.push(Permutation.reverse(D));
+      if (c.permutation === "random" && D > 1) out.push(Permutation.random(D, (c.seed + l) >>> 0));
+      if (c.batchNorm) out.push(new BatchNorm({ dim: D }));
+    }
+    out.push(main(l));
+  }
+  return out;
+}
+
+/**
+ * A short human-readable summary of a config (for `nflow info`), e.g.
+ *   maf, D = 2: 5 × masked-autoregressive (hidden [64, 64], relu, log-scale bound 3)
+ *     between layers: reverse permutation, batch norm
+ *     base: standard-normal; unconditional; float32
+ *     sampling: sequential (D passes per layer); density: parallel
+ */
+export function describe(config: FlowConfig | NormalizedFlowConfig): string {
+  const c = normalizeConfig(config);
+  const { flow } = build(c);
+  const kind = { nice: "additive-coupling", realnvp: "affine-coupling", maf: "masked-autoregressive", iaf: "inverse-autoregressive" }[c.flow];
+  const details = [`hidden [${c.hidden.join(", ")}]`, c.activation];
+  if (c.flow !== "maf" && c.flow !== "iaf") details.push(`${c.mask} mask${c.permutation === "none" ? ", flipped every layer" : ""}`);
+  if (c.flow !== "nice") details.push(`log-scale bound ${c.scaleBound}`);
+  const between = [
+    ...(c.permutation !== "none" ? [`${c.permutation} permutation`] : []),
+    ...(c.batchNorm ? ["batch norm"] : []),
+  ];
+  const b = c.base;
+  const base =
+    b.kind === "mixture-of-gaussians"
+      ? `mixture-of-gaussians (${b.components} components)`
+      : b.kind === "uniform"
+        ? `uniform on [${b.low.join(", ")}]–[${b.high.join(", ")}]`
+        : b.kind;
+  const lines = [
+    `${c.flow}, D = ${c.dim}: ${c.layers} × ${kind} (${details.join(", ")})`,
+    ...(between.length && c.layers > 1 ? [`  between layers: ${between.join(", ")}`] : []),
+    ...(c.rescale ? ["  rescale (diagonal scaling) at the base end"] : []),
+    `  base: ${base}; ${c.contextDim ? `conditional (context size ${c.contextDim})` : "unconditional"}; ${c.dtype}`,
+    `  sampling: ${passText(flow.bijector.forwardPass)}; density: ${passText(flow.bijector.inversePass)}`,
+  ];
+  return lines.join("\n");
+}
+
+function passText(kind: "parallel" | "sequential"): string {
+  return kind === "parallel" ? "parallel" : "sequential (D passes per layer)";
+}
+
+// ---- field validators: each names the field, the expected value and the given one ----
+
+function show(v: unknown): string {
+  if (v === undefined) return "undefined";
+  if (typeof v === "number" && !Number.isFinite(v)) return String(v);
+  return JSON.stringify(v) ?? String(v);
+}
+
+function asObject(v: unknown, field: string): Record<string, unknown> {
+  if (typeof v !== "object" || v === null || Array.isArray(v))
+    throw new ConfigError(`${field}: expected an object, got ${Array.isArray(v) ? "an array" : show(v)}`);
+  return v as Record<string, unknown>;
+}
+
+function rejectUnknownKeys(c: Record<string, unknown>, known: readonly string[], field: string): void {
+  for (const key of Object.keys(c))
+    if (!known.includes(key))
+      throw new ConfigError(`${field}: unknown key ${JSON.stringify(key)}; expected one of ${known.join(", ")}`);
+}
+
+function oneOf<T extends string>(v: unknown, allowed: readonly T[], field: string): T {
+  if (typeof v === "string" && (allowed as readonly string[]).includes(v)) return v as T;
+  throw new ConfigError(`${field}: expected one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}, got ${show(v)}`);
+}
+
+function integer(v: unknown, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v === "number" && Number.isInteger(v) && v >= min && v <= max) return v;
+  const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `in ${min}..${max}`;
+  throw new ConfigError(`${field}: expected an integer ${range}, got ${show(v)}`);
+}
+
+function positiveNumber(v: unknown, field: string): number {
+  if (typeof v === "number" && Number.isFinite(v) && v > 0) return v;
+  throw new ConfigError(`${field}: expected a finite number > 0, got ${show(v)}`);
+}
+
+function boolean(v: unknown, field: string): boolean {
+  if (typeof v === "boolean") return v;
+  throw new ConfigError(`${field}: expected true or false, got ${show(v)}`);
+}
+
+function hiddenSizes(v: unknown): number[] {
+  if (!Array.isArray(v) || v.length === 0)
+    throw new ConfigError(`hidden: expected a non-empty array of positive integers (hidden layer widths), got ${show(v)}`);
+  v.forEach((h, i) => integer(h, `hidden[${i}]`, 1));
+  return v.slice() as number[];
+}
+
+function finiteArray(v: unknown, field: string, length: number): number[] {
+  if (!Array.isArray(v) || v.length !== length || v.some((x) => typeof x !== "number" || !Number.isFinite(x)))
+    throw new ConfigError(`${field}: expected an array of ${length} finite numbers (one per dimension), got ${show(v)}`);
+  return v.slice() as number[];
+}
+
+function baseConfig(v: unknown, dim: number): BaseConfig {
+  if (v === undefined) return { kind: "standard-normal" };
+  const b = asObject(v, "base");
+  const kind = oneOf(b.kind, BASE_KINDS, "base.kind");
+  switch (kind) {
+    case "standard-normal":
+    case "diag-normal":
+      rejectUnknownKeys(b, ["kind"], "base");
+      return { kind };
+    case "mixture-of-gaussians":
+      rejectUnknownKeys(b, ["kind", "components"], "base");
+      return { kind, components: integer(b.components, "base.components", 1) };
+    case "uniform": {
+      rejectUnknownKeys(b, ["kind", "low", "high"], "base");
+      const low = finiteArray(b.low, "base.low", dim);
+      const high = finiteArray(b.high, "base.high", dim);
+      low.forEach((lo, d) => {
+        if (!(high[d]! > lo))
+          throw new ConfigError(`base.high: expected base.high[${d}] > base.low[${d}] = ${lo}, got ${high[d]}`);
+      });
+      return { kind, low, high };
+    }
+  }
+}
+
+/** Type guard for flow kinds (for CLI flag parsing). */
+export function isFlowKind(v: unknown): v is FlowKind {
+  return typeof v === "string" && (FLOW_KINDS as readonly string[]).includes(v);
+}

@@ -1,0 +1,20 @@
+/** Ready-made architectures (nice, realnvp, maf, iaf) from one JSON config format. */
+export {
+  FLOW_KINDS,
+  type BaseConfig,
+  type FlowConfig,
+  type FlowKind,
+  type MaskKind,
+  type PermutationKind,
+} from "./config.js";
+export {
+  build,
+  buildBase,
+  buildLayers,
+  describe,
+  isFlowKind,
+  normalizeConfig,
+  DEFAULT_SCALE_BOUND,
+  type BuiltFlow,
+  type NormalizedFlowConfig,
+} from "./build.js";

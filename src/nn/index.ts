@@ -1,0 +1,15 @@
+export { activation, parseActivation, ACTIVATIONS, type ActivationName } from "./activation.js";
+export { linearUniform, zeros } from "./init.js";
+export { mlpInit, mlpApply, type MLPParams, type MLPSpec } from "./mlp.js";
+export {
+  madeDegrees,
+  madeSpec,
+  madeMasks,
+  madeInit,
+  madeApply,
+  type MADEDegrees,
+  type MADESpec,
+  type MADESpecOptions,
+  type MADEParams,
+  type MADEMasks,
+} from "./made.js";

@@ -1,0 +1,106 @@
+/**
+ * Pins the jax-js 0.1.25 behaviours this library relies on or works around (ENGINE-NOTES.md).
+ * When an upgrade changes one of them, this file says which, so the upgrade is a deliberate act.
+ * Tests named "BUG ..." assert the bug is STILL there: when one fails, the workaround can go.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { np, jit, grad, jacfwd, defaultDevice, random, type Array } from "../../src/engine/jax.js";
+import { takeColumns, placeColumns } from "../../src/engine/select.js";
+import { keyFromSeed, normal, splitKey } from "../../src/engine/random.js";
+import { scalar } from "../../src/engine/dtype.js";
+
+const mk = (): Array => np.array(new Float32Array([1, 2, 3, 4, 5, 6]), { shape: [2, 3] });
+const js = (x: Array): unknown => JSON.stringify(x.js());
+
+test("shims: float64 arrays can be built from Float64Array and einsum works on Node 20", () => {
+  defaultDevice("wasm");
+  const x = np.array(new Float64Array([1, 2, 3, 4]), { shape: [2, 2] });
+  assert.equal(String(x.dtype), "float64");
+  const y = np.einsum("ij,jk->ik", x.ref, x);
+  assert.deepEqual(y.js(), [[7, 10], [15, 22]]);
+});
+
+test("BUG jax-js: grad of slice under jit is wrong when the cotangent is a broadcast constant", () => {
+  defaultDevice("wasm");
+  const f = (x: Array): Array => x.slice([], [1, 3]).sum();
+  assert.equal(js(grad(f)(mk())), "[[0,1,1],[0,1,1]]", "eager grad is right");
+  assert.equal(js(jit(grad(f))(mk())), "[[1,1,1],[1,1,1]]", "jit grad still wrong (workaround: engine/select.ts)");
+});
+
+test("workaround: takeColumns / placeColumns have correct gradients under jit", () => {
+  defaultDevice("wasm");
+  const f = (x: Array): Array => takeColumns(x, [1, 2]).sum();
+  assert.equal(js(jit(grad(f))(mk())), "[[0,1,1],[0,1,1]]");
+  const g = (x: Array): Array => placeColumns(takeColumns(x, [2, 0]), [0, 1], 3).mul(np.arange(3).astype(np.float32)).sum();
+  // out = [x2, x0, 0] · [0, 1, 2] = x0 → gradient 1 at column 0 only
+  assert.equal(js(jit(grad(g))(mk())), "[[1,0,0],[1,0,0]]");
+});
+
+test("BUG jax-js: gradient of a gather with an index array fails under jit", () => {
+  defaultDevice("wasm");
+  const f = (x: Array): Array => np.take(x, np.array([1], { dtype: np.int32 }), 1).sum();
+  assert.throws(() => jit(grad(f))(mk()), /not imm/);
+});
+
+test("jacfwd returns the TRANSPOSE of the Jacobian", () => {
+  defaultDevice("cpu");
+  const A = np.array(new Float64Array([2, -1, 2, 1]), { shape: [2, 2] });
+  const J = jacfwd((z: Array) => np.matmul(A.ref, z))(np.array(new Float64Array([1, 1])));
+  assert.deepEqual(J.js(), [[2, 2], [-1, 1]]);
+  A.dispose();
+});
+
+test("cpu device: float64 exp/log are exact to double precision", () => {
+  defaultDevice("cpu");
+  const x = np.array(new Float64Array([0.1, 1.7, 3.3]));
+  const y = np.log(np.exp(x)).dataSync();
+  [0.1, 1.7, 3.3].forEach((v, i) => assert.ok(Math.abs(y[i]! - v) < 1e-15));
+});
+
+test("wasm device: float64 log is only float32-accurate (why exactness tests run on cpu)", () => {
+  defaultDevice("wasm");
+  const vals = Array.from({ length: 256 }, (_, i) => 1 + i * 0.37);
+  const y = np.log(np.array(new Float64Array(vals))).dataSync();
+  const worst = vals.reduce((m, v, i) => Math.max(m, Math.abs(y[i]! - Math.log(v)) / Math.log(v + 1)), 0);
+  assert.ok(worst > 1e-12, `wasm float64 log became exact (max rel err ${worst}); exactness tests could move to wasm`);
+  assert.ok(worst < 1e-4);
+});
+
+test("summing a bool array returns bool: cast first", () => {
+  defaultDevice("wasm");
+  const b = np.array(new Float32Array(200).map((_, i) => i)).greater(100);
+  assert.equal(String(b.ref.sum().dtype), "bool");
+  assert.equal(b.astype(np.float32).sum().item(), 99);
+});
+
+test("random: keys made outside jit give reproducible draws; split keys differ", () => {
+  defaultDevice("wasm");
+  const a = normal(keyFromSeed(3), [4], "float32").dataSync();
+  const b = normal(keyFromSeed(3), [4], "float32").dataSync();
+  assert.deepEqual(Array.from(a), Array.from(b));
+  const [k1, k2] = splitKey(keyFromSeed(3), 2);
+  const c = random.normal(k1!, [4]).dataSync();
+  const d = random.normal(k2!, [4]).dataSync();
+  assert.notDeepEqual(Array.from(c), Array.from(d));
+  const f = jit((k: Array) => random.normal(k, [4]));
+  assert.deepEqual(Array.from(f(keyFromSeed(3)).dataSync()), Array.from(a), "normal under jit with a key argument");
+});
+
+test("use after consume throws (ownership mistakes fail loudly)", () => {
+  defaultDevice("wasm");
+  const x = mk();
+  x.add(1).dispose();
+  assert.throws(() => x.add(1), /freed|ref/i);
+});
+
+test("BUG jax-js: under jit a bare JS number is a float32 constant even in float64 code", () => {
+  for (const device of ["cpu", "wasm"] as const) {
+    defaultDevice(device);
+    const x = (): Array => np.array(new Float64Array(200).fill(1), { dtype: np.float64 });
+    const bare = jit((v: Array) => v.mul(1.1).sum());
+    const typed = jit((v: Array) => v.mul(scalar(1.1, v)).sum());
+    assert.ok(Math.abs(bare(x()).item() - 220) > 1e-7, `${device}: bare constants became exact under jit`);
+    assert.ok(Math.abs(typed(x()).item() - 220) < 1e-11, `${device}: workaround engine/dtype.ts scalar()`);
+  }
+});
