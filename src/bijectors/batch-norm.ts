@@ -21,7 +21,7 @@
  * gives NaN.
  */
 import { lax, np, type Array } from "../engine/jax.js";
-import type { FloatDType } from "../engine/dtype.js";
+import { scalar, type FloatDType } from "../engine/dtype.js";
 import { ConfigError } from "../engine/errors.js";
 import type { Key } from "../engine/random.js";
 import { zeros } from "../nn/init.js";
@@ -79,7 +79,7 @@ export class BatchNorm implements Bijector<BatchNormParams> {
   forward(p: BatchNormParams, z: Array, context?: Array, _opts?: CallOptions): BijectionResult {
     dropContext(context);
     const n = z.shape[0]!;
-    const std = np.sqrt(p.runningVar.add(this.eps));
+    const std = np.sqrt(p.runningVar.add(scalar(this.eps, p.runningVar)));
     const logDet = p.logGamma.ref.sub(np.log(std.ref)).sum().neg();
     // Divide by the same exp(logGamma) and multiply by the same √(σ²+ε) that inverse uses, so the
     // round trip is exact to rounding on every device.
@@ -97,16 +97,21 @@ export class BatchNorm implements Bijector<BatchNormParams> {
     if (opts?.training === true) {
       mean = np.mean(x.ref, 0);
       variance = np.mean(np.square(x.ref.sub(mean.ref)), 0);
+      // Constants as arrays of the input's dtype: under jit a bare JS number is a float32
+      // constant even in float64 code (engine/dtype.ts `scalar`).
       const m = this.momentum;
+      const dtype = x.dtype;
+      const keep = (): Array => scalar(1 - m, dtype);
+      const take = (): Array => scalar(m, dtype);
       state = {
-        runningMean: lax.stopGradient(p.runningMean.mul(1 - m).add(lax.stopGradient(mean.ref).mul(m))),
-        runningVar: lax.stopGradient(p.runningVar.mul(1 - m).add(lax.stopGradient(variance.ref).mul(m))),
+        runningMean: lax.stopGradient(p.runningMean.mul(keep()).add(lax.stopGradient(mean.ref).mul(take()))),
+        runningVar: lax.stopGradient(p.runningVar.mul(keep()).add(lax.stopGradient(variance.ref).mul(take()))),
       };
     } else {
       mean = p.runningMean;
       variance = p.runningVar;
     }
-    const std = np.sqrt(variance.add(this.eps));
+    const std = np.sqrt(variance.add(scalar(this.eps, variance)));
     const logDet = p.logGamma.ref.sub(np.log(std.ref)).sum();
     const y = x.sub(mean).div(std).mul(np.exp(p.logGamma)).add(p.beta);
     const out: BijectionResult = { y, logDet: np.broadcastTo(logDet, [n]) };

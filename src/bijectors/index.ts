@@ -8,3 +8,11 @@ export { AdditiveCoupling, type AdditiveCouplingOptions } from "./additive-coupl
 export { Autoregressive, type AutoregressiveParams, type AutoregressiveOptions } from "./autoregressive.js";
 export { MaskedAutoregressive } from "./masked-autoregressive.js";
 export { InverseAutoregressive } from "./inverse-autoregressive.js";
+export { Linear, type LinearParams, type LinearOptions } from "./linear.js";
+export { Rescale, type RescaleParams, type RescaleOptions } from "./rescale.js";
+export { ElementwiseAffine, type ElementwiseAffineParams, type ElementwiseAffineOptions } from "./elementwise-affine.js";
+export { Permutation, validatePermutation, type PermutationParams } from "./permutation.js";
+export { Sigmoid, sigmoidWithLogDerivative, logitWithLogDerivative, type SigmoidParams, type SigmoidOptions } from "./sigmoid.js";
+export { Logit, type LogitParams, type LogitOptions } from "./logit.js";
+export { Invert } from "./invert.js";
+export { BatchNorm, type BatchNormParams, type BatchNormOptions } from "./batch-norm.js";

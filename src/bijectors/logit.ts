@@ -14,6 +14,7 @@
 import type { Array } from "../engine/jax.js";
 import { ConfigError } from "../engine/errors.js";
 import type { Key } from "../engine/random.js";
+import { scalar } from "../engine/dtype.js";
 import { dropContext, type BijectionResult, type Bijector } from "./bijector.js";
 import { logitWithLogDerivative, sigmoidWithLogDerivative } from "./sigmoid.js";
 
@@ -53,10 +54,13 @@ export class Logit implements Bijector<LogitParams> {
   forward(_p: LogitParams, u: Array, context?: Array): BijectionResult {
     dropContext(context);
     const a = this.alpha;
-    const s = a === 0 ? u : u.mul(1 - 2 * a).add(a);
+    // Constants as arrays of the input's dtype: under jit a bare JS number is a float32 constant
+    // even in float64 code (engine/dtype.ts `scalar`).
+    const dtype = u.dtype;
+    const s = a === 0 ? u : u.mul(scalar(1 - 2 * a, dtype)).add(scalar(a, dtype));
     const { value, logDerivative } = logitWithLogDerivative(s);
     let logDet = logDerivative.sum(1);
-    if (a !== 0) logDet = logDet.add(this.dim * Math.log1p(-2 * a));
+    if (a !== 0) logDet = logDet.add(scalar(this.dim * Math.log1p(-2 * a), dtype));
     return { y: value, logDet };
   }
 
@@ -65,9 +69,10 @@ export class Logit implements Bijector<LogitParams> {
     const a = this.alpha;
     const { value: s, logDerivative } = sigmoidWithLogDerivative(x);
     // Divide by (1 − 2α), the factor forward multiplied by, so the round trip is exact to rounding.
-    const y = a === 0 ? s : s.sub(a).div(1 - 2 * a);
+    const dtype = s.dtype;
+    const y = a === 0 ? s : s.sub(scalar(a, dtype)).div(scalar(1 - 2 * a, dtype));
     let logDet = logDerivative.sum(1);
-    if (a !== 0) logDet = logDet.sub(this.dim * Math.log1p(-2 * a));
+    if (a !== 0) logDet = logDet.sub(scalar(this.dim * Math.log1p(-2 * a), dtype));
     return { y, logDet };
   }
 }

@@ -4,7 +4,7 @@
  * Starts as the standard normal (μ = 0, log σ = 0).
  */
 import { np, type Array } from "../engine/jax.js";
-import { floatDTypeOf, jaxDType, type FloatDType } from "../engine/dtype.js";
+import { floatDTypeOf, jaxDType, scalar, type FloatDType } from "../engine/dtype.js";
 import { ConfigError } from "../engine/errors.js";
 import { normal, type Key } from "../engine/random.js";
 import { refTree } from "../engine/tree.js";
@@ -32,8 +32,9 @@ export class DiagNormal implements Distribution<DiagNormalParams> {
 
   logProb(p: DiagNormalParams, x: Array, context?: Array): Array {
     dropContext(context);
+    const c = scalar(0.5 * this.dim * LOG_2PI, x);
     const u = x.sub(p.mean).mul(np.exp(p.logStd.ref.neg()));
-    return np.square(u).sum(1).mul(-0.5).sub(p.logStd.sum()).sub(0.5 * this.dim * LOG_2PI);
+    return np.square(u).sum(1).mul(-0.5).sub(p.logStd.sum()).sub(c);
   }
 
   sample(p: DiagNormalParams, key: Key, n: number, context?: Array, opts?: SampleOptions): Array {

@@ -10,7 +10,7 @@
  * returns μ_k + σ_k·ε, reparameterised in μ and σ.
  */
 import { nn, np, random, type Array } from "../engine/jax.js";
-import { floatDTypeOf, jaxDType, type FloatDType } from "../engine/dtype.js";
+import { floatDTypeOf, jaxDType, scalar, type FloatDType } from "../engine/dtype.js";
 import { ConfigError } from "../engine/errors.js";
 import { normal, splitKey, type Key } from "../engine/random.js";
 import { refTree } from "../engine/tree.js";
@@ -50,6 +50,7 @@ export class MixtureOfGaussians implements Distribution<MixtureOfGaussiansParams
     dropContext(context);
     const [n, D] = [x.shape[0]!, this.dim];
     const K = this.components;
+    const c = scalar(0.5 * D * LOG_2PI, x);
     // u[n, k, d] = (x_nd − μ_kd) / σ_kd, broadcast over [N, K, D].
     const u = x
       .reshape([n, 1, D])
@@ -60,7 +61,7 @@ export class MixtureOfGaussians implements Distribution<MixtureOfGaussiansParams
       .sum(2)
       .mul(-0.5)
       .sub(p.logStds.sum(1).reshape([1, K]))
-      .sub(0.5 * D * LOG_2PI);
+      .sub(c);
     const logWeights = nn.logSoftmax(p.logits).reshape([1, K]);
     return nn.logsumexp(logNormal.add(logWeights), 1);
   }

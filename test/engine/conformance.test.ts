@@ -104,3 +104,32 @@ test("BUG jax-js: under jit a bare JS number is a float32 constant even in float
     assert.ok(Math.abs(typed(x()).item() - 220) < 1e-11, `${device}: workaround engine/dtype.ts scalar()`);
   }
 });
+
+test("BUG jax-js: float64 jit(grad) is wrong when the loss ENDS in a bare reduction of a broadcast (workaround: weight or negate)", () => {
+  const D = 3;
+  const N = 16;
+  const X = Array.from({ length: N * D }, (_, i) => Math.sin(1.7 * i + 0.3));
+  const body = (g: Array, x: Array): Array => x.mul(g.ref).sum(1).sub(np.broadcastTo(g.sum(), [N]));
+  const bare = (g: Array, x: Array): Array => body(g, x).mean();
+  const weighted = (g: Array, x: Array, w: Array): Array => body(g, x).mul(w).sum();
+  const negated = (g: Array, x: Array): Array => body(g, x).mean().neg();
+  for (const device of ["cpu", "wasm"] as const) {
+    defaultDevice(device);
+    const g = (): Array => np.array(new Float64Array([0.3, -0.5, 0.1]), { dtype: np.float64 });
+    const x = (): Array => np.array(new Float64Array(X), { shape: [N, D], dtype: np.float64 });
+    const w = (): Array => np.full([N], 1 / N, { dtype: np.float64 });
+    const want = Array.from(grad(bare)(g(), x()).dataSync());
+    let bug = false;
+    try {
+      const got = Array.from(jit(grad(bare))(g(), x()).dataSync());
+      bug = got.some((v, i) => Math.abs(v - want[i]!) > 1e-9);
+    } catch {
+      bug = true; // cpu: "bufidx out of bounds"
+    }
+    assert.ok(bug, `${device}: float64 jit(grad(mean)) became right; the loss workaround in train/ can go`);
+    const gotW = Array.from(jit(grad(weighted))(g(), x(), w()).dataSync());
+    gotW.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-12, `${device}: weighted-sum loss gradient`));
+    const gotN = Array.from(jit(grad(negated))(g(), x()).dataSync());
+    gotN.forEach((v, i) => assert.ok(Math.abs(v + want[i]!) < 1e-12, `${device}: negated-mean loss gradient`));
+  }
+});
