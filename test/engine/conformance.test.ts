@@ -118,18 +118,18 @@ test("BUG jax-js: float64 jit(grad) is wrong when the loss ENDS in a bare reduct
     const g = (): Array => np.array(new Float64Array([0.3, -0.5, 0.1]), { dtype: np.float64 });
     const x = (): Array => np.array(new Float64Array(X), { shape: [N, D], dtype: np.float64 });
     const w = (): Array => np.full([N], 1 / N, { dtype: np.float64 });
-    const want = Array.from(grad(bare)(g(), x()).dataSync());
+    const want = Array.from(grad(bare)(g(), x()).dataSync() as Float64Array);
     let bug = false;
     try {
-      const got = Array.from(jit(grad(bare))(g(), x()).dataSync());
+      const got = Array.from(jit(grad(bare))(g(), x()).dataSync() as Float64Array);
       bug = got.some((v, i) => Math.abs(v - want[i]!) > 1e-9);
     } catch {
       bug = true; // cpu: "bufidx out of bounds"
     }
     assert.ok(bug, `${device}: float64 jit(grad(mean)) became right; the loss workaround in train/ can go`);
-    const gotW = Array.from(jit(grad(weighted))(g(), x(), w()).dataSync());
+    const gotW = Array.from(jit(grad(weighted))(g(), x(), w()).dataSync() as Float64Array);
     gotW.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-12, `${device}: weighted-sum loss gradient`));
-    const gotN = Array.from(jit(grad(negated))(g(), x()).dataSync());
+    const gotN = Array.from(jit(grad(negated))(g(), x()).dataSync() as Float64Array);
     gotN.forEach((v, i) => assert.ok(Math.abs(v + want[i]!) < 1e-12, `${device}: negated-mean loss gradient`));
   }
 });

@@ -1,0 +1,225 @@
+/**
+ * Micro-benchmark of one C1 training step (../shared/bench/CONFIGS.md §1: realnvp, 8 affine
+ * couplings on 2-D data, conditioner 1→64→64→2, batch 256, Adam 1e-3), to see where the library's
+ * step time goes. Prints one JSON line per measurement on stdout.
+ *
+ *   node --import tsx bench/step-profile.ts [--steps 600] [--rounds 3] [--variants a,b] [--no-train]
+ *
+ * Variants (each timed the same way, INTERLEAVED in one process because the 2-core machine is
+ * shared: compare medians and ratios, not absolute numbers):
+ *   build   `build({flow: "realnvp", dim: 2, layers: 8, hidden: [64, 64]})`, whatever it builds now;
+ *   chain   the same flow as an explicit Chain of 8 AffineCoupling layers (one params leaf per
+ *           tensor per layer: the layout before the stacked coupling existed).
+ * Measurements per variant:
+ *   bare    loss = −mean logProb, valueAndGrad and the Adam update in ONE jit, on a fixed batch;
+ *   train   the same flow through `trainFlow` (fresh shuffled batches, no validation set), with
+ *           `recordStepTimes`, so the loop's own overhead shows as train − bare.
+ * Step time: wall time of [step call, await loss] per step; median over steps 100 ≤ i < 600 (CONFIGS.md).
+ * `kernels` is the number of kernel launches of the jitted bare step (from the compiled program).
+ */
+import { jit, setDebug, valueAndGrad, type Array, type JsTree } from "../src/engine/jax.js";
+import { fromValues } from "../src/engine/dtype.js";
+import { keyFromSeed } from "../src/engine/random.js";
+import { countParams, disposeTree, refTree, treeLeaves } from "../src/engine/tree.js";
+import { build } from "../src/flows/build.js";
+import { Chain } from "../src/bijectors/chain.js";
+import { AffineCoupling } from "../src/bijectors/affine-coupling.js";
+import { couplingMask } from "../src/bijectors/masks.js";
+import { Flow, type FlowParams } from "../src/distributions/flow.js";
+import { StandardNormal } from "../src/distributions/standard-normal.js";
+import { adamInit, adamUpdate, type AdamState } from "../src/train/adam.js";
+import { trainFlow } from "../src/train/fit.js";
+import { sampleToy } from "../src/data/toys.js";
+
+const args = process.argv.slice(2);
+const flag = (name: string, def: string): string => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < args.length ? args[i + 1]! : def;
+};
+const STEPS = Number(flag("steps", "600"));
+const ROUNDS = Number(flag("rounds", "3"));
+const WITH_TRAIN = !args.includes("--no-train");
+const BATCH = 256;
+const LAYERS = Number(flag("layers", "8"));
+const HIDDEN = [64, 64];
+
+const VARIANTS: Record<string, () => Flow> = {
+  build: () => build({ flow: "realnvp", dim: 2, layers: LAYERS, hidden: HIDDEN }).flow,
+  chain: () =>
+    new Flow(
+      new StandardNormal(2),
+      new Chain(
+        globalThis.Array.from(
+          { length: LAYERS },
+          (_, l) => new AffineCoupling({ dim: 2, mask: couplingMask(2, "half", l % 2 === 1), hidden: HIDDEN, scaleBound: 3 }),
+        ),
+      ),
+    ),
+};
+const chosen = flag("variants", Object.keys(VARIANTS).join(",")).split(",");
+
+function median(v: number[]): number {
+  const s = v.slice().sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+function quantile(v: number[], q: number): number {
+  const s = v.slice().sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+}
+/** Median, p10 and p90 over steps 100 ≤ i < 600 (all steps when fewer were run). */
+function window(times: number[]): { median: number; p10: number; p90: number } {
+  const w = times.length > 600 ? times.slice(100, 600) : times.length > 100 ? times.slice(100) : times;
+  return { median: round(median(w)), p10: round(quantile(w, 0.1)), p90: round(quantile(w, 0.9)) };
+}
+const round = (x: number, d = 3): number => Number(x.toFixed(d));
+
+type State = { params: FlowParams; adam: AdamState };
+type StepFn = ((s: State, lr: Array, x: Array) => [Array, State]) & { dispose(): void };
+
+/** The bare jitted step of a flow. */
+function bareStep(flow: Flow): StepFn {
+  const body = (s: State, lr: Array, x: Array): [Array, State] => {
+    const lossOf = (p: FlowParams): Array => flow.logProb(p, x).mean().neg();
+    const [loss, grads] = valueAndGrad(lossOf)(refTree(s.params));
+    const u = adamUpdate(s.params, grads as FlowParams, s.adam, { lr });
+    return [loss, { params: u.params, adam: u.state }];
+  };
+  return jit(body as unknown as (...a: any[]) => JsTree<Array>) as unknown as StepFn;
+}
+
+/** Counts kernel launches of a jitted call by capturing jax-js's debug print of the compiled program. */
+function countKernels(run: () => void): number {
+  const info = console.info;
+  let text = "";
+  console.info = (...m: unknown[]) => {
+    text += m.map(String).join(" ") + "\n";
+  };
+  setDebug(4);
+  try {
+    run();
+  } finally {
+    setDebug(0);
+    console.info = info;
+  }
+  // one "execute (...)" line per kernel or routine launch, in the last (outermost) program printed
+  const programs = text.split("device = ");
+  const last = programs.at(-1) ?? "";
+  return (last.match(/execute \(/g) ?? []).length;
+}
+
+interface Bare {
+  flow: Flow;
+  step: StepFn;
+  state: State;
+  lr: Array;
+  x: Array;
+  kernels: number;
+  leaves: number;
+  params: number;
+  times: number[];
+}
+
+function setupBare(name: string): Bare {
+  const flow = VARIANTS[name]!();
+  const params = flow.init(keyFromSeed(0), "float32");
+  const leaves = treeLeaves(params).length;
+  const nParams = countParams(params);
+  const state: State = { params, adam: adamInit(params) };
+  const x = fromValues(sampleToy("8gaussians", BATCH, 1), [BATCH, 2], "float32");
+  const lr = fromValues([1e-3], [], "float32");
+  const step = bareStep(flow);
+  const b: Bare = { flow, step, state, lr, x, kernels: 0, leaves, params: nParams, times: [] };
+  // the first call compiles; count its kernels from the printed program
+  b.kernels = countKernels(() => {
+    const [loss, next] = step(b.state, lr.ref, x.ref);
+    b.state = next;
+    loss.dataSync();
+  });
+  return b;
+}
+
+async function runBare(b: Bare, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const [loss, next] = b.step(b.state, b.lr.ref, b.x.ref);
+    b.state = next;
+    await loss.data();
+    b.times.push(performance.now() - t0);
+  }
+}
+
+async function runTrain(name: string): Promise<number[]> {
+  const flow = VARIANTS[name]!();
+  const params = flow.init(keyFromSeed(0), "float32");
+  const n = BATCH * 50;
+  const data = { x: sampleToy("8gaussians", n, 1), n, dim: 2 };
+  const r = await trainFlow(flow, params, data, {
+    steps: STEPS,
+    batchSize: BATCH,
+    lr: 1e-3,
+    validationFraction: 0,
+    evalEvery: STEPS,
+    recordStepTimes: true,
+  });
+  disposeTree(r.params);
+  return r.stepTimesMs!;
+}
+
+async function main(): Promise<void> {
+  const bares: Record<string, Bare> = {};
+  for (const name of chosen) bares[name] = setupBare(name);
+  const train: Record<string, number[]> = {};
+  for (const name of chosen) train[name] = [];
+  // interleave: every round runs STEPS bare steps of each variant, then one trainFlow run of each
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const name of chosen) {
+      const b = bares[name]!;
+      const before = b.times.length;
+      await runBare(b, STEPS);
+      const w = window(b.times.slice(before));
+      console.log(JSON.stringify({ round: r, variant: name, what: "bare", ms_per_step: w }));
+    }
+    if (WITH_TRAIN)
+      for (const name of chosen) {
+        const t = await runTrain(name);
+        const w = window(t);
+        train[name]!.push(w.median);
+        console.log(JSON.stringify({ round: r, variant: name, what: "train", ms_per_step: w }));
+      }
+  }
+  const summary: Record<string, unknown> = {};
+  for (const name of chosen) {
+    const b = bares[name]!;
+    const rounds = globalThis.Array.from({ length: ROUNDS }, (_, r) => window(b.times.slice(r * STEPS, (r + 1) * STEPS)).median);
+    summary[name] = {
+      leaves: b.leaves,
+      params: b.params,
+      kernels_bare_step: b.kernels,
+      bare_ms_median_of_rounds: round(median(rounds)),
+      train_ms_median_of_rounds: WITH_TRAIN ? round(median(train[name]!)) : undefined,
+    };
+  }
+  const names = chosen;
+  const ratios: Record<string, number> = {};
+  if (names.length > 1) {
+    const base = summary[names[0]!] as { bare_ms_median_of_rounds: number; train_ms_median_of_rounds?: number };
+    for (const name of names.slice(1)) {
+      const s = summary[name] as typeof base;
+      ratios[`bare ${name}/${names[0]}`] = round(s.bare_ms_median_of_rounds / base.bare_ms_median_of_rounds);
+      if (WITH_TRAIN) ratios[`train ${name}/${names[0]}`] = round(s.train_ms_median_of_rounds! / base.train_ms_median_of_rounds!);
+    }
+  }
+  console.log(JSON.stringify({ what: "summary", steps: STEPS, rounds: ROUNDS, layers: LAYERS, summary, ratios, torch_ms: [2.6, 2.8] }));
+  for (const b of Object.values(bares)) {
+    disposeTree(b.state.params);
+    b.state.adam.m.dispose();
+    b.state.adam.v.dispose();
+    b.state.adam.t.dispose();
+    b.lr.dispose();
+    b.x.dispose();
+    b.step.dispose();
+  }
+}
+
+await main();

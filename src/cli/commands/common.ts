@@ -1,0 +1,58 @@
+/**
+ * Pieces shared by the commands that use a saved model: the `--model` flag, loading with a
+ * note, and evaluation in slices so that a progress bar can move.
+ */
+import type { FlagSpec } from "../args.js";
+import type { Output } from "../output.js";
+import { loadModel } from "../../model/load.js";
+import type { FlowModel } from "../../model/model.js";
+
+/** The `--model` flag of every command that reads a model file. */
+export const MODEL_FLAG = {
+  type: "string",
+  required: true,
+  placeholder: "file",
+  description: "a model file written by 'nflow train'",
+} as const satisfies FlagSpec;
+
+/** Rows per slice between two progress updates. */
+export const SLICE_ROWS = 4096;
+
+/** Loads `--model` (FileFormatError with one line on any problem). */
+export async function openModel(path: string, out: Output): Promise<FlowModel> {
+  out.note(`loading ${path}`);
+  return loadModel(path);
+}
+
+/**
+ * Applies `fn` to slices of n rows of `width` values (and of the context), with a progress bar;
+ * concatenates the results (`outWidth` values per row).
+ */
+export function inSlices(
+  out: Output,
+  label: string,
+  n: number,
+  width: number,
+  x: Float64Array,
+  context: Float64Array | undefined,
+  contextWidth: number,
+  outWidth: number,
+  fn: (x: Float64Array, context: Float64Array | undefined) => ArrayLike<number> | number[][],
+): Float64Array {
+  const result = new Float64Array(n * outWidth);
+  const progress = out.progress({ label, total: n, unit: "row" });
+  for (let start = 0; start < n; start += SLICE_ROWS) {
+    const m = Math.min(SLICE_ROWS, n - start);
+    const xs = x.subarray(start * width, (start + m) * width);
+    const cs = context?.subarray(start * contextWidth, (start + m) * contextWidth);
+    const r = fn(xs, cs);
+    if (Array.isArray(r) && Array.isArray(r[0])) {
+      (r as number[][]).forEach((row, i) => result.set(row, (start + i) * outWidth));
+    } else {
+      result.set(r as ArrayLike<number>, start * outWidth);
+    }
+    progress.update(start + m);
+  }
+  progress.finish();
+  return result;
+}

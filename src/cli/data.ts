@@ -1,0 +1,171 @@
+/**
+ * What the CLI reads and writes besides the model file: `--data` (a toy name or a table file),
+ * `--input` tables, `--context` values, and CSV outputs (written atomically, or to stdout with
+ * `--out -`).
+ */
+import { existsSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { ConfigError, ContextError, FileFormatError } from "../engine/errors.js";
+import { TOY_NAMES, sampleToy, toyInfo, type ToyInfo } from "../data/toys.js";
+import { loadTable, splitContext, type Table } from "../data/tabular.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import type { FlowModel } from "../model/model.js";
+import { UsageError } from "./args.js";
+
+/** A resolved `--data`: rows, column names, optional context, and the toy's facts when it is one. */
+export interface DataSet {
+  x: Float64Array;
+  n: number;
+  dim: number;
+  columns: string[];
+  context?: Float64Array;
+  contextColumns?: string[];
+  /** The toy (name, entropy, exact density) when `--data` named one. */
+  toy?: ToyInfo;
+  /** What `--data` said. */
+  source: string;
+}
+
+/** True when the text names a built-in toy. */
+export function isToyName(text: string): boolean {
+  return (TOY_NAMES as readonly string[]).includes(text);
+}
+
+/**
+ * Resolves `--data`: a toy name gives `n` seeded samples; anything else is a table file (CSV, .npy,
+ * a binary with meta.json, or a folder with meta.json; `part` picks its train/test entry when it
+ * has one). `contextColumns` are split off a table as the context.
+ */
+export function resolveData(
+  spec: string,
+  o: { n: number; seed: number; contextColumns?: string[]; part?: string },
+): DataSet {
+  if (isToyName(spec)) {
+    if (o.contextColumns?.length) throw new UsageError(`--context-column needs a table file; ${spec} is a toy without columns`);
+    const x = sampleToy(spec, o.n, o.seed);
+    return { x, n: o.n, dim: 2, columns: ["x1", "x2"], toy: toyInfo(spec), source: spec };
+  }
+  if (!existsSync(spec)) {
+    throw new FileFormatError(
+      `${spec}: no such file, and not a toy name (toys: ${TOY_NAMES.join(", ")})`,
+    );
+  }
+  const table = loadPart(spec, o.part);
+  if (o.contextColumns?.length) {
+    const { data, context, contextColumns } = splitContext(table, o.contextColumns);
+    return { ...data, context, contextColumns, source: spec };
+  }
+  return { ...table, source: spec };
+}
+
+function loadPart(path: string, part: string | undefined): Table {
+  if (part === undefined) return loadTable(path);
+  try {
+    return loadTable(path, { part });
+  } catch (error) {
+    // Not a folder with that part (a plain file, or no such entry): the whole table.
+    if (error instanceof ConfigError) return loadTable(path);
+    throw error;
+  }
+}
+
+/** Reads an `--input` table for a model: D columns, or D + the model's named context columns. */
+export function readModelInput(
+  path: string,
+  model: FlowModel,
+  what: "x" | "z",
+  contextText: string | undefined,
+): { x: Float64Array; n: number; context?: Float64Array; columns: string[] } {
+  const table = loadTable(path);
+  const D = model.dim;
+  const K = model.contextDim;
+  const ctxColumns = model.contextInfo?.columns ?? null;
+  let data: Table = table;
+  let context: Float64Array | undefined;
+  if (K > 0 && contextText === undefined && ctxColumns && ctxColumns.every((c) => table.columns.includes(c))) {
+    const split = splitContext(table, ctxColumns);
+    data = split.data;
+    context = split.context;
+  } else if (K > 0) {
+    if (contextText === undefined)
+      throw new ContextError(
+        `${path}: this model is conditional; give --context with ${K} value${K > 1 ? "s" : ""}` +
+          (ctxColumns ? ` or include the column${K > 1 ? "s" : ""} ${ctxColumns.join(", ")} in the file` : ""),
+      );
+    const row = parseContextValues(contextText, K);
+    context = new Float64Array(table.n * K);
+    for (let i = 0; i < table.n; i++) context.set(row, i * K);
+  } else if (contextText !== undefined) {
+    throw new UsageError("--context: this model is unconditional; leave --context out");
+  }
+  if (data.dim !== D)
+    throw new FileFormatError(
+      `${path}: expected ${D} column${D > 1 ? "s" : ""} of ${what} (the model's dimension), got ${data.dim}${K > 0 ? " (after the context columns)" : ""}`,
+    );
+  return { x: data.x, n: data.n, ...(context ? { context } : {}), columns: data.columns };
+}
+
+/** Parses `--context 0.5,1` as K numbers. */
+export function parseContextValues(text: string, K: number): Float64Array {
+  const parts = text.split(",").map((s) => s.trim());
+  const values = parts.map(Number);
+  if (parts.some((p) => p === "") || values.some((v) => !Number.isFinite(v)))
+    throw new UsageError(`--context: expected ${K} comma-separated number${K > 1 ? "s" : ""}, got ${JSON.stringify(text)}`);
+  if (values.length !== K) throw new UsageError(`--context: this model takes ${K} context value${K > 1 ? "s" : ""}, got ${values.length}`);
+  return Float64Array.from(values);
+}
+
+/** One CSV number: the shortest text that reads back as the same double (NaN/Infinity as words). */
+function formatNumber(v: number): string {
+  return Number.isFinite(v) ? String(v) : Number.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity";
+}
+
+/** CSV text: a header line, then one line per row. */
+export function formatCsv(header: readonly string[], rows: ArrayLike<ArrayLike<number>> | { values: ArrayLike<number>; width: number }): string {
+  const lines: string[] = [header.map(quoteCsv).join(",")];
+  if ("width" in rows) {
+    const { values, width } = rows;
+    for (let i = 0; i < values.length; i += width) {
+      const fields: string[] = [];
+      for (let j = 0; j < width; j++) fields.push(formatNumber(values[i + j]!));
+      lines.push(fields.join(","));
+    }
+  } else {
+    for (let i = 0; i < rows.length; i++) lines.push(Array.from(rows[i]!, formatNumber).join(","));
+  }
+  return lines.join("\n") + "\n";
+}
+
+function quoteCsv(name: string): string {
+  return /[",\n]/.test(name) ? `"${name.replace(/"/g, '""')}"` : name;
+}
+
+/**
+ * Writes CSV text to a file atomically, or to stdout when `path` is "-". Returns a description of
+ * the destination for messages.
+ */
+export async function writeCsvOutput(path: string, text: string, stdout: { write(s: string): unknown } = process.stdout): Promise<string> {
+  if (path === "-") {
+    stdout.write(text);
+    return "stdout";
+  }
+  await writeFileAtomic(path, text);
+  return path;
+}
+
+/** Column names for x: the model's data columns, or x1..xD. */
+export function dataColumns(model: FlowModel): string[] {
+  return model.dataInfo?.columns ?? Array.from({ length: model.dim }, (_, i) => `x${i + 1}`);
+}
+
+/** Fails early (before any work) when an output's folder does not exist. */
+export function checkOutputPath(path: string, flag = "--out"): void {
+  if (path === "-") return;
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir)) throw new UsageError(`${flag} ${path}: the folder ${dir} does not exist; create it first`);
+  try {
+    if (statSync(path).isDirectory()) throw new UsageError(`${flag} ${path}: is a folder; give a file name`);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+  }
+}

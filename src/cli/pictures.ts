@@ -1,0 +1,231 @@
+/**
+ * From a trained model to the pictures of `nflow demo` and `nflow plot`: this file turns a
+ * FlowModel into the plain numbers the plot layer draws (samples, a log-density callback, the
+ * points after every layer, the training record). The plot layer itself never sees a model.
+ */
+import type { FlowModel } from "../model/model.js";
+import type { ToyInfo } from "../data/toys.js";
+import type { CanvasFactory } from "../plot/canvas.js";
+import type { NodeCanvas } from "../plot/node-canvas.js";
+import { boundsOf, quantile, type Bounds } from "../plot/points.js";
+import { scatterFigure } from "../plot/scatter.js";
+import { densityFigure, type DensityPanel } from "../plot/density.js";
+import { layersFigure } from "../plot/layers.js";
+import { lossFigure } from "../plot/loss.js";
+import { pairPlotFigure } from "../plot/pair-plot.js";
+import { densityStepsFigure } from "../plot/density-steps.js";
+import { categorical } from "../plot/colormap.js";
+
+/** What the pictures are drawn from. */
+export interface PictureInput {
+  factory: CanvasFactory<NodeCanvas>;
+  model: FlowModel;
+  /** Data rows (row-major n × D) to compare with, and what to call them. */
+  data?: Float64Array;
+  dataLabel?: string;
+  /** The toy, when the data is one (its exact density and entropy). */
+  toy?: ToyInfo;
+  /** Seed of the model samples. */
+  seed?: number;
+  /** Points per scatter (default 2000). */
+  n?: number;
+}
+
+const flat = (rows: readonly (readonly number[])[]): Float64Array => {
+  const D = rows[0]?.length ?? 0;
+  const out = new Float64Array(rows.length * D);
+  rows.forEach((r, i) => out.set(r, i * D));
+  return out;
+};
+
+/** The first n rows of a row-major table. */
+export function headRows(x: Float64Array, dim: number, n: number): Float64Array {
+  return x.subarray(0, Math.min(x.length, n * dim));
+}
+
+/** Model samples as row-major numbers. */
+export function modelSamples(model: FlowModel, n: number, seed: number): Float64Array {
+  return flat(model.sample(n, { seed }));
+}
+
+/** Limits for 2-D pictures: from the data when given, else from model samples. */
+export function pictureBounds(input: PictureInput): Bounds {
+  const pts = input.data ? headRows(input.data, 2, 5000) : modelSamples(input.model, 2000, input.seed ?? 0);
+  return boundsOf([pts], { q: 0.002, pad: 0.12 });
+}
+
+function need2d(model: FlowModel, what: string): void {
+  if (model.dim !== 2) throw new RangeError(`${what}: needs a 2-D model, this one has D = ${model.dim} (use samples with --dims for a pair plot)`);
+}
+
+/** The data alone. */
+export function dataPicture(input: PictureInput & { data: Float64Array; title: string; note?: string }): NodeCanvas {
+  return scatterFigure(input.factory, {
+    title: input.title,
+    panels: [{ title: `${input.dataLabel ?? "data"}: ${Math.min(input.n ?? 2000, input.data.length / 2)} points`, series: [{ points: headRows(input.data, 2, input.n ?? 2000), alpha: 0.5 }] }],
+    width: 800,
+    ...(input.note ? { note: input.note } : {}),
+  });
+}
+
+/** Data | model samples (2-D), or a pair plot of chosen dimensions (D > 2). */
+export function samplesPicture(input: PictureInput & { dims?: readonly number[]; title?: string }): NodeCanvas {
+  const { model } = input;
+  const n = input.n ?? 2000;
+  const samples = modelSamples(model, n, input.seed ?? 0);
+  if (model.dim !== 2) {
+    const series = [
+      ...(input.data ? [{ points: headRows(input.data, model.dim, n), label: input.dataLabel ?? "data", color: categorical(0) }] : []),
+      { points: samples, label: "model samples", color: categorical(1) },
+    ];
+    return pairPlotFigure(input.factory, {
+      series,
+      dim: model.dim,
+      ...(input.dims ? { dims: input.dims } : {}),
+      ...(model.dataInfo?.columns ? { names: model.dataInfo.columns } : {}),
+      title: input.title ?? `Data and model samples (dimensions ${(input.dims ?? [0, 1, 2, 3].filter((d) => d < model.dim)).join(", ")} of ${model.dim})`,
+    });
+  }
+  const shown = input.data ? headRows(input.data, 2, n) : undefined;
+  const panels = [
+    ...(shown ? [{ title: `${input.dataLabel ?? "data"}: ${shown.length / 2} points`, series: [{ points: shown, color: categorical(0), alpha: 0.5 }] }] : []),
+    { title: `model: ${n} samples x = f(z), z ~ base`, series: [{ points: samples, color: categorical(1), alpha: 0.5 }] },
+  ];
+  return scatterFigure(input.factory, {
+    title: input.title ?? "Data and samples from the trained flow",
+    panels,
+    bounds: input.data ? pictureBounds(input) : boundsOf([samples], { q: 0.002, pad: 0.12 }),
+  });
+}
+
+/** The model's density exp(log p) as a heat map (beside the true density when the toy has one). */
+export async function densityPicture(input: PictureInput & { title?: string }): Promise<NodeCanvas> {
+  const { model } = input;
+  need2d(model, "density");
+  const points = input.data ? headRows(input.data, 2, 1500) : undefined;
+  const panels: DensityPanel[] = [];
+  if (input.toy?.logDensity) panels.push({ title: `true density of ${input.toy.name}`, logDensity: input.toy.logDensity });
+  panels.push({ title: "model density p_θ(x)", logDensity: (pts) => model.logProb(pts), ...(points ? { points } : {}) });
+  return densityFigure(input.factory, {
+    title: input.title ?? "Density: p_θ(x) = p_z(g(x)) · |det J_g(x)| on a grid",
+    panels,
+    bounds: pictureBounds(input),
+    ...(points ? { note: "white lines enclose 50%, 80%, 95% of each density's mass; dots: held-out data" } : {}),
+  });
+}
+
+/**
+ * The same points after every layer. z(0) are the codes of model samples, z = g(x) (distributed as
+ * the base for any base density), pushed forward again layer by layer; a square grid drawn in z(0)
+ * travels with them. For D > 2 the first two of `dims` are shown.
+ */
+export function layersPicture(input: PictureInput & { dims?: readonly number[]; title?: string }): NodeCanvas {
+  const { model } = input;
+  const D = model.dim;
+  const [a, b] = input.dims && input.dims.length >= 2 ? [input.dims[0]!, input.dims[1]!] : [0, 1];
+  const n = Math.min(input.n ?? 1500, 1500);
+  const z0 = flat(model.encode(modelSamples(model, n, input.seed ?? 0)));
+  // Grid lines over the bulk of z(0) in the two shown dimensions (others at 0, the base's centre).
+  const col = (k: number): number[] => Array.from({ length: n }, (_, i) => z0[i * D + k]!);
+  const [alo, ahi] = [quantile(col(a), 0.02), quantile(col(a), 0.98)];
+  const [blo, bhi] = [quantile(col(b), 0.02), quantile(col(b), 0.98)];
+  const per = 50;
+  const lines = 7;
+  const grid: number[] = [];
+  const push = (u: number, v: number): void => {
+    const row = new Array<number>(D).fill(0);
+    row[a] = u;
+    row[b] = v;
+    grid.push(...row);
+  };
+  for (let k = 0; k < lines; k++) {
+    const u = alo + ((ahi - alo) * k) / (lines - 1);
+    for (let t = 0; t < per; t++) push(u, blo + ((bhi - blo) * t) / (per - 1));
+    const v = blo + ((bhi - blo) * k) / (lines - 1);
+    for (let t = 0; t < per; t++) push(alo + ((ahi - alo) * t) / (per - 1), v);
+  }
+  const all = new Float64Array(z0.length + grid.length);
+  all.set(z0);
+  all.set(grid, z0.length);
+  const stagesAll = model.forwardLayers(all);
+  const project = (rows: number[][], from: number, to: number): Float64Array => {
+    const out = new Float64Array(2 * (to - from));
+    for (let i = from; i < to; i++) {
+      out[2 * (i - from)] = rows[i]![a]!;
+      out[2 * (i - from) + 1] = rows[i]![b]!;
+    }
+    return out;
+  };
+  const total = n + grid.length / D;
+  const stages = stagesAll.map((s) => project(s, 0, n));
+  const lineStages = stagesAll.map((s) => project(s, n, total));
+  const S = stages.length;
+  const standardized = model.preprocessing !== null;
+  const L = standardized ? S - 2 : S - 1;
+  const labels = stages.map((_, s) =>
+    s === 0 ? "z(0) ~ base" : standardized && s === S - 1 ? "x (data units)" : !standardized && s === L ? `x = z(${L})` : `z(${s})`,
+  );
+  const dimsNote = D > 2 ? ` (dimensions ${a} and ${b} of ${D})` : "";
+  return layersFigure(input.factory, {
+    stages,
+    labels,
+    lines: { stages: lineStages, pointsPerLine: per },
+    title: input.title ?? `The flow layer by layer: z(0) → z(1) → … → x${dimsNote}`,
+    note: "the same points in every panel, coloured by where they start in z(0) (hue = angle, lightness = radius); grey: a square grid of z(0)",
+  });
+}
+
+/** Training and validation loss from the model's training record. */
+export function lossPicture(input: PictureInput & { title?: string }): NodeCanvas {
+  const t = input.model.training;
+  if (!t || t.history.step.length === 0) throw new RangeError("loss: this model has no training record (was it trained with nflow train / fit?)");
+  const h = t.history;
+  const val = h.step.map((s, i) => [s, h.valLoss[i]] as const).filter((p): p is readonly [number, number] => p[1] !== null && p[1] !== undefined);
+  const entropy = input.toy?.entropy;
+  return lossFigure(input.factory, {
+    title: input.title ?? "Training: negative log-likelihood per point",
+    train: { steps: h.step, values: h.trainLoss.map((v) => v ?? NaN) },
+    ...(val.length ? { validation: { steps: val.map((p) => p[0]), values: val.map((p) => p[1]) } } : {}),
+    ...(entropy !== undefined ? { reference: { value: entropy, label: `entropy of ${input.toy!.name} (the best possible NLL)` } } : {}),
+    ylabel: "NLL (nats per point)",
+    smoothing: Math.min(0.5, Math.max(0.02, 8 / h.step.length)),
+    note: `${t.steps} steps, batch ${t.batchSize}, ${t.nTrain} training rows; best ${t.monitor} loss at step ${t.bestStep}`,
+  });
+}
+
+/**
+ * Density estimation step by step for a few points: x, z = g(x), the normalisation, p(x). Needs a
+ * standard-normal base (log p_z(z) = −(D/2) log 2π − |z|²/2 is then known on the host) and D = 2.
+ */
+export async function densityStepsPicture(input: PictureInput & { data: Float64Array }): Promise<NodeCanvas | undefined> {
+  const { model } = input;
+  if (model.dim !== 2 || model.config.base.kind !== "standard-normal") return undefined;
+  const data = headRows(input.data, 2, 2000);
+  const lp = model.logProb(data);
+  // Points at the 90th, 50th and 10th percentile of log p, and the centre of the data (often a hole).
+  const order = Array.from(lp, (_, i) => i).sort((i, j) => lp[i]! - lp[j]!);
+  const pick = [0.9, 0.5, 0.1].map((q) => order[Math.floor(q * (order.length - 1))]!);
+  const queries: number[] = pick.flatMap((i) => [data[2 * i]!, data[2 * i + 1]!]);
+  let [cx, cy] = [0, 0];
+  for (let i = 0; i < data.length / 2; i++) {
+    cx += data[2 * i]! / (data.length / 2);
+    cy += data[2 * i + 1]! / (data.length / 2);
+  }
+  queries.push(cx, cy);
+  const q = Float64Array.from(queries);
+  const latents = flat(model.encode(q));
+  const logP = model.logProb(q);
+  const logBase = Float64Array.from({ length: 4 }, (_, i) => -Math.log(2 * Math.PI) - (latents[2 * i]! ** 2 + latents[2 * i + 1]! ** 2) / 2);
+  const logDet = Float64Array.from(logP, (l, i) => l - logBase[i]!);
+  const sub = headRows(data, 2, 800);
+  return densityStepsFigure(input.factory, {
+    queries: q,
+    latents,
+    logBase,
+    logDet,
+    data: sub,
+    dataLatent: flat(model.encode(sub)),
+    modelLogDensity: (pts) => model.logProb(pts),
+    bounds: pictureBounds(input),
+  });
+}

@@ -1,0 +1,31 @@
+/** Data: toy densities, tabular loaders, standardisation and splits. */
+export {
+  TOY_NAMES,
+  type ToyName,
+  type ToyInfo,
+  parseToyName,
+  sampleToy,
+  toyInfo,
+  toyLogDensity,
+  normalSource,
+} from "./toys.js";
+export {
+  type Table,
+  type LoadOptions,
+  type DataMeta,
+  type MetaFileEntry,
+  loadTable,
+  parseCsv,
+  parseNpy,
+  parseBinary,
+  selectColumns,
+  splitContext,
+} from "./tabular.js";
+export {
+  type Standardization,
+  fitStandardization,
+  applyStandardization,
+  invertStandardization,
+  logDetStandardization,
+} from "./standardize.js";
+export { type Rows, type SplitOptions, checkRows, contextWidth, takeRows, splitIndices, splitRows } from "./split.js";

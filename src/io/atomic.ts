@@ -1,0 +1,65 @@
+/**
+ * Atomic file writes (Node.js): the bytes go to a temporary file in the target's directory, are
+ * flushed to disk (fsync), and the temporary file is renamed over the target. rename(2) within one
+ * file system is atomic, so a reader (or a crash at any moment) sees either the old file or the
+ * complete new one, never a partial file where a good one was.
+ */
+import { open, rename, unlink } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { randomBytes } from "node:crypto";
+
+/** Test hooks: simulate a crash between the flushed temporary file and the rename. */
+export interface AtomicWriteOptions {
+  /** Called after the temporary file is flushed, before the rename; a throw aborts the write. */
+  beforeRename?: (tempPath: string) => void | Promise<void>;
+}
+
+/** The temporary name used while writing `path` (same directory, hidden, unique). */
+export function tempPathFor(path: string): string {
+  const abs = resolve(path);
+  return join(dirname(abs), `.${basename(abs)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+}
+
+/**
+ * Writes `data` to `path` atomically. On any failure the temporary file is removed and the
+ * previous content of `path` (if any) is untouched.
+ */
+export async function writeFileAtomic(path: string, data: Uint8Array | string, options: AtomicWriteOptions = {}): Promise<void> {
+  const target = resolve(path);
+  const temp = tempPathFor(target);
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  let renamed = false;
+  try {
+    const handle = await open(temp, "wx", 0o644);
+    try {
+      let written = 0;
+      while (written < bytes.length) {
+        const { bytesWritten } = await handle.write(bytes, written, bytes.length - written);
+        written += bytesWritten;
+      }
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await options.beforeRename?.(temp);
+    await rename(temp, target);
+    renamed = true;
+    await syncDirectory(dirname(target));
+  } finally {
+    if (!renamed) await unlink(temp).catch(() => undefined);
+  }
+}
+
+/** Flushes a directory entry (the rename) to disk; not every platform allows it, so best effort. */
+async function syncDirectory(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // Windows and some file systems refuse fsync on directories; the rename itself is still atomic.
+  }
+}

@@ -1,0 +1,481 @@
+/**
+ * The high-level trained model. Its user passes and gets plain numbers (`number[][]`, typed
+ * arrays) and never handles jax arrays or reference counts. Everything is in the DATA's units:
+ * when the model was trained on standardised data x̃ = (x − μ)/σ, the density of x is
+ *     log p(x) = log p̃(x̃) − Σ_d log σ_d        (change of variables of the fixed affine map),
+ * `sample`/`decode` return x = μ + σ·x̃, and `encode` standardises before the flow's inverse.
+ *
+ * Inputs are checked at the boundary (ShapeError, NonFiniteError, ContextError) and evaluated in
+ * fixed-size chunks (a power of two up to `chunkSize`, the last chunk padded with a copy of a real
+ * row) through cached jitted functions, so a few compiled shapes serve every input size.
+ */
+import { jit, type Array } from "../engine/jax.js";
+import { fromValues, type FloatDType } from "../engine/dtype.js";
+import { ContextError, FlowError, NonFiniteError, ShapeError } from "../engine/errors.js";
+import { keyFromSeed, splitKey, type Key } from "../engine/random.js";
+import { countParams, disposeTree, getPath, refTree } from "../engine/tree.js";
+import type { Flow, FlowParams } from "../distributions/flow.js";
+import { describe, type NormalizedFlowConfig } from "../flows/build.js";
+import { applyStandardization, invertStandardization, logDetStandardization } from "../data/standardize.js";
+import {
+  decodeModelFile,
+  encodeModelFile,
+  type ContextInfo,
+  type DataInfo,
+  type ModelFileInput,
+  type StandardizationRecord,
+  type TrainingRecord,
+} from "../io/model-format.js";
+import { LIBRARY_VERSION } from "../io/version.js";
+
+/** Rows given to a model: `number[][]` (N rows of D values) or a flat row-major typed array. */
+export type RowsInput = readonly (readonly number[])[] | Float64Array | Float32Array;
+
+/** A context: N rows of K values, a flat row-major typed array, or one row (shared by every sample). */
+export type ContextInput = RowsInput | readonly number[];
+
+/** What a model knows besides its flow and params. */
+export interface ModelRecord {
+  config: NormalizedFlowConfig;
+  preprocessing: StandardizationRecord | null;
+  context: ContextInfo | null;
+  data: DataInfo | null;
+  training: TrainingRecord | null;
+  libraryVersion?: string;
+  createdAt?: string;
+}
+
+/** Options of `FlowModel.sample`. */
+export interface ModelSampleOptions {
+  /** Seed of the draw. Default: 0 for the first call on a model, 1 for the second ... (reproducible per session). */
+  seed?: number;
+  /** Context of a conditional model: one row for all samples, or n rows. */
+  context?: ContextInput;
+}
+
+/** What `FlowModel.info()` returns. */
+export interface ModelInfo {
+  flow: NormalizedFlowConfig["flow"];
+  dim: number;
+  layers: number;
+  hidden: number[];
+  contextDim: number;
+  dtype: FloatDType;
+  /** Trainable scalars. */
+  parameterCount: number;
+  /** Non-trainable scalars (batch-norm running statistics). */
+  stateCount: number;
+  /** Cost of sampling and of density evaluation. */
+  sampling: "parallel" | "sequential";
+  density: "parallel" | "sequential";
+  /** Human-readable architecture summary (several lines). */
+  description: string;
+  config: NormalizedFlowConfig;
+  preprocessing: StandardizationRecord | null;
+  context: ContextInfo | null;
+  data: DataInfo | null;
+  training: TrainingRecord | null;
+  libraryVersion: string;
+  createdAt: string | null;
+}
+
+/** Options of the FlowModel constructor. */
+export interface FlowModelOptions {
+  /** Largest number of rows per compiled call. Default 1024. */
+  chunkSize?: number;
+}
+
+/**
+ * Sequential directions (MAF sampling, IAF density) unroll D passes per layer when traced; beyond
+ * this dimension they run eagerly instead, so that compilation never dominates.
+ */
+const MAX_TRACED_SEQUENTIAL_DIM = 32;
+
+type Fn = ((...args: Array[]) => Array) & { dispose?: () => void };
+
+/** A trained normalizing flow with a plain-numbers API. */
+export class FlowModel {
+  /** The normalised config the flow was built from. */
+  readonly config: NormalizedFlowConfig;
+  /** Data dimension D. */
+  readonly dim: number;
+  /** Context width K (0 for an unconditional model). */
+  readonly contextDim: number;
+  readonly dtype: FloatDType;
+  /** Standardisation of the data (fitted on the training rows), or null. */
+  readonly preprocessing: StandardizationRecord | null;
+  /** How the context is built and standardised, or null. */
+  readonly contextInfo: ContextInfo | null;
+  /** Where the training data came from. */
+  readonly dataInfo: DataInfo | null;
+  /** The training record, or null for an untrained model. */
+  readonly training: TrainingRecord | null;
+  readonly libraryVersion: string;
+  readonly createdAt: string | null;
+
+  private readonly _flow: Flow;
+  private _params: FlowParams | null;
+  private readonly chunkSize: number;
+  private readonly compiled = new Map<string, Fn>();
+  private sampleCalls = 0;
+
+  /**
+   * Wraps a flow and its params. TAKES OWNERSHIP of `params` (they are disposed by `dispose()`).
+   * Usually obtained from `fit` or `loadModel`.
+   */
+  constructor(flow: Flow, params: FlowParams, record: ModelRecord, options: FlowModelOptions = {}) {
+    this._flow = flow;
+    this._params = params;
+    this.config = record.config;
+    this.dim = flow.dim;
+    this.contextDim = flow.contextDim;
+    this.dtype = record.config.dtype;
+    this.preprocessing = record.preprocessing;
+    this.contextInfo = record.context;
+    this.dataInfo = record.data;
+    this.training = record.training;
+    this.libraryVersion = record.libraryVersion ?? LIBRARY_VERSION;
+    this.createdAt = record.createdAt ?? null;
+    this.chunkSize = options.chunkSize ?? 1024;
+    if (!Number.isInteger(this.chunkSize) || this.chunkSize < 1)
+      throw new ShapeError(`chunkSize: expected an integer ≥ 1, got ${options.chunkSize}`);
+  }
+
+  /**
+   * The underlying flow (functional layer, jax-js ownership rules apply). It works on the
+   * STANDARDISED data when `preprocessing` is set.
+   */
+  get flow(): Flow {
+    return this._flow;
+  }
+
+  /**
+   * The params tree (functional layer). Still owned by the model: pass `refTree(model.params)` to
+   * functions that consume it, and never dispose it.
+   */
+  get params(): FlowParams {
+    if (!this._params) throw new FlowError("this model was disposed; load or fit it again");
+    return this._params;
+  }
+
+  /** log p(x) of every row, in nats, in the data's units (standardisation included): shape [N]. */
+  logProb(x: RowsInput, context?: ContextInput): Float64Array {
+    const rows = this.rows(x, "x");
+    const ctx = this.contextRows(context, rows.n, "logProb");
+    const out = this.run("logProb", this._flow.bijector.inversePass, this.standardize(rows.values, rows.n), rows.n, ctx, 1);
+    const shift = this.logScaleSum();
+    const lp = new Float64Array(rows.n);
+    for (let i = 0; i < rows.n; i++) lp[i] = out[i]! - shift;
+    return lp;
+  }
+
+  /** n samples x ~ p(x) (data units): n rows of D numbers. */
+  sample(n: number, options: ModelSampleOptions = {}): number[][] {
+    if (!Number.isInteger(n) || n < 0) throw new ShapeError(`sample: expected a whole number of samples n ≥ 0, got ${n}`);
+    const seed = options.seed ?? this.sampleCalls;
+    this.sampleCalls++;
+    if (!Number.isInteger(seed)) throw new ShapeError(`sample: expected an integer seed, got ${seed}`);
+    const ctx = this.contextRows(options.context, n, "sample");
+    if (n === 0) return [];
+    const values = this.run("sample", this._flow.bijector.forwardPass, undefined, n, ctx, this.dim, seed);
+    return toRows(this.unstandardize(values, n), n, this.dim);
+  }
+
+  /** x → z: the normalising direction (the base-space code of every row). */
+  encode(x: RowsInput, context?: ContextInput): number[][] {
+    const rows = this.rows(x, "x");
+    const ctx = this.contextRows(context, rows.n, "encode");
+    const z = this.run("encode", this._flow.bijector.inversePass, this.standardize(rows.values, rows.n), rows.n, ctx, this.dim);
+    return toRows(z, rows.n, this.dim);
+  }
+
+  /** z → x: the generative direction (data units). */
+  decode(z: RowsInput, context?: ContextInput): number[][] {
+    const rows = this.rows(z, "z");
+    const ctx = this.contextRows(context, rows.n, "decode");
+    const x = this.run("decode", this._flow.bijector.forwardPass, rows.values, rows.n, ctx, this.dim);
+    return toRows(this.unstandardize(x, rows.n), rows.n, this.dim);
+  }
+
+  /**
+   * The flow layer by layer in the generative direction: z(0) = z, z(1), …, z(L) (each N×D, in the
+   * flow's own space), followed, when the model standardises its data, by x in data units. For
+   * pictures of what every layer does.
+   */
+  forwardLayers(z: RowsInput, context?: ContextInput): number[][][] {
+    const rows = this.rows(z, "z");
+    const ctx = this.contextRows(context, rows.n, "forwardLayers");
+    const params = this.params;
+    const zArr = fromValues(toModelDType(rows.values, this.dtype), [rows.n, this.dim], this.dtype);
+    const cArr = ctx ? fromValues(toModelDType(ctx, this.dtype), [rows.n, this.contextDim], this.dtype) : undefined;
+    const r = this._flow.forward(refTree(params), zArr, cArr, { intermediates: true });
+    const layers = (r.intermediates ?? []).map((a) => toRows(Float64Array.from(a.dataSync() as Float32Array | Float64Array), rows.n, this.dim));
+    const y = Float64Array.from(r.y.dataSync() as Float32Array | Float64Array);
+    r.logDet.dispose();
+    if (r.state) for (const v of Object.values(r.state)) v.dispose();
+    if (layers.length === 0) layers.push(toRows(rows.values, rows.n, this.dim), toRows(y, rows.n, this.dim));
+    if (this.preprocessing) layers.push(toRows(this.unstandardize(y, rows.n), rows.n, this.dim));
+    return layers;
+  }
+
+  /**
+   * Writes the model file atomically (temporary file, fsync, rename: a crash never leaves a broken
+   * file where a good one was). Node.js only; `toBytes()` gives the same bytes anywhere.
+   */
+  async save(path: string): Promise<void> {
+    // Imported on demand so that the model (and the browser playground) does not need node:fs.
+    const { writeFileAtomic } = await import("../io/atomic.js");
+    await writeFileAtomic(path, this.toBytes());
+  }
+
+  /** The model file's bytes (safetensors with the model's metadata). */
+  toBytes(): Uint8Array {
+    return encodeModelFile(this.record(), this.params);
+  }
+
+  /** Decodes model file bytes (a browser upload, a fetch) as a FlowModel; `source` names it in errors. */
+  static fromBytes(bytes: Uint8Array, source = "model file", options: FlowModelOptions = {}): FlowModel {
+    const { metadata, flow, params } = decodeModelFile(bytes, source);
+    return new FlowModel(flow, params, metadata, options);
+  }
+
+  private record(): ModelFileInput {
+    return {
+      config: this.config,
+      preprocessing: this.preprocessing,
+      context: this.contextInfo,
+      data: this.dataInfo,
+      training: this.training,
+    };
+  }
+
+  /** Architecture, parameter counts and the training record. */
+  info(): ModelInfo {
+    const params = this.params;
+    const total = countParams(params);
+    const state = this._flow.stateLeaves.reduce((s, path) => s + getPath(params, path).size, 0);
+    return {
+      flow: this.config.flow,
+      dim: this.dim,
+      layers: this.config.layers,
+      hidden: this.config.hidden.slice(),
+      contextDim: this.contextDim,
+      dtype: this.dtype,
+      parameterCount: total - state,
+      stateCount: state,
+      sampling: this._flow.bijector.forwardPass,
+      density: this._flow.bijector.inversePass,
+      description: describe(this.config),
+      config: this.config,
+      preprocessing: this.preprocessing,
+      context: this.contextInfo,
+      data: this.dataInfo,
+      training: this.training,
+      libraryVersion: this.libraryVersion,
+      createdAt: this.createdAt,
+    };
+  }
+
+  /** Frees the params and compiled functions. The model cannot be used afterwards. */
+  dispose(): void {
+    if (!this._params) return;
+    disposeTree(this._params);
+    this._params = null;
+    for (const fn of this.compiled.values()) fn.dispose?.();
+    this.compiled.clear();
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  /** Σ_d log σ_d of the standardisation (0 without one). */
+  private logScaleSum(): number {
+    return this.preprocessing ? -logDetStandardization(this.preprocessing.std) : 0;
+  }
+
+  private standardize(values: Float64Array, n: number): Float64Array {
+    return this.preprocessing && n > 0 ? applyStandardization(this.preprocessing, values) : values;
+  }
+
+  private unstandardize(values: Float64Array, n: number): Float64Array {
+    return this.preprocessing && n > 0 ? invertStandardization(this.preprocessing, values) : values;
+  }
+
+  /** Validates rows (shape, finiteness) and returns them as a flat float64 array. */
+  private rows(x: RowsInput, what: string): { values: Float64Array; n: number } {
+    return flatRows(x, this.dim, what);
+  }
+
+  /** Validates and standardises a context for n rows (undefined for unconditional models). */
+  private contextRows(context: ContextInput | undefined, n: number, where: string): Float64Array | undefined {
+    const K = this.contextDim;
+    if (K === 0) {
+      if (context !== undefined)
+        throw new ContextError(`${where}: this model is unconditional (context size 0), but a context was given; leave it out`);
+      return undefined;
+    }
+    if (context === undefined)
+      throw new ContextError(`${where}: this model is conditional and needs a context of ${K} value${K > 1 ? "s" : ""} per row`);
+    let flat: Float64Array;
+    const isSingleRow = Array.isArray(context) && (context.length === 0 || typeof context[0] === "number");
+    if (isSingleRow) {
+      const row = flatRows([context as readonly number[]], K, "context", ContextError).values;
+      flat = new Float64Array(n * K);
+      for (let i = 0; i < n; i++) flat.set(row, i * K);
+    } else {
+      const r = flatRows(context as RowsInput, K, "context", ContextError);
+      if (r.n !== n && r.n === 1) {
+        flat = new Float64Array(n * K);
+        for (let i = 0; i < n; i++) flat.set(r.values, i * K);
+      } else if (r.n !== n) {
+        throw new ContextError(`context: expected ${n} rows (one per ${where === "sample" ? "sample" : "input row"}) or 1, got ${r.n}`);
+      } else {
+        flat = r.values;
+      }
+    }
+    const info = this.contextInfo;
+    return info?.mean && info.std && n > 0 ? applyStandardization({ mean: info.mean, std: info.std }, flat) : flat;
+  }
+
+  /** The compiled (or eager, for long sequential passes) function of one operation. */
+  private fn(op: "logProb" | "encode" | "decode" | "sample", pass: "parallel" | "sequential", B: number): Fn {
+    const name = op === "sample" ? `sample:${B}` : op;
+    const cached = this.compiled.get(name);
+    if (cached) return cached;
+    const flow = this._flow;
+    const conditional = this.contextDim > 0;
+    const body = (p: FlowParams, a: Array, c?: Array): Array => {
+      switch (op) {
+        case "logProb":
+          return flow.logProb(p, a, c, { training: false });
+        case "encode":
+        case "decode": {
+          const r = op === "encode" ? flow.inverse(p, a, c) : flow.forward(p, a, c);
+          r.logDet.dispose();
+          if (r.state) for (const v of Object.values(r.state)) v.dispose();
+          return r.y;
+        }
+        case "sample":
+          return flow.sample(p, a as Key, B, c);
+      }
+    };
+    const raw = (conditional
+      ? (p: FlowParams, a: Array, c: Array) => body(p, a, c)
+      : (p: FlowParams, a: Array) => body(p, a)) as unknown as Fn;
+    const traced = pass === "parallel" || this.dim <= MAX_TRACED_SEQUENTIAL_DIM;
+    const fn = traced ? (jit(raw as never) as unknown as Fn) : raw;
+    this.compiled.set(name, fn);
+    return fn;
+  }
+
+  /**
+   * Runs an operation over n rows in chunks of B (a power of two ≤ chunkSize). `input` is the
+   * flat float64 batch (undefined for sampling), `width` the output values per row.
+   */
+  private run(
+    op: "logProb" | "encode" | "decode" | "sample",
+    pass: "parallel" | "sequential",
+    input: Float64Array | undefined,
+    n: number,
+    context: Float64Array | undefined,
+    width: number,
+    seed = 0,
+  ): Float64Array {
+    const params = this.params;
+    const out = new Float64Array(n * width);
+    if (n === 0) return out;
+    const B = chunkFor(n, this.chunkSize);
+    const D = this.dim;
+    const K = this.contextDim;
+    const chunks = Math.ceil(n / B);
+    const keys: Key[] | undefined = op === "sample" ? (chunks === 1 ? [keyFromSeed(seed)] : splitKey(keyFromSeed(seed), chunks)) : undefined;
+    const fn = this.fn(op, pass, B);
+    try {
+      for (let c = 0; c < chunks; c++) {
+        const start = c * B;
+        const m = Math.min(B, n - start);
+        const first = op === "sample" ? keys![c]! : fromValues(padChunk(input!, start, m, B, D, this.dtype), [B, D], this.dtype);
+        if (op === "sample") keys![c] = undefined as unknown as Key;
+        const args: Array[] = [refTree(params) as unknown as Array, first];
+        if (K > 0) args.push(fromValues(padChunk(context!, start, m, B, K, this.dtype), [B, K], this.dtype));
+        const result = fn(...args);
+        const values = result.dataSync() as Float32Array | Float64Array;
+        for (let i = 0; i < m * width; i++) out[start * width + i] = values[i]!;
+      }
+    } finally {
+      keys?.forEach((k) => k?.dispose());
+    }
+    return out;
+  }
+}
+
+/** Rows per compiled call: the next power of two ≥ n, at most `max` (few shapes, little padding). */
+function chunkFor(n: number, max: number): number {
+  let b = 1;
+  while (b < n && b < max) b *= 2;
+  return Math.min(b, max);
+}
+
+/** Rows start..start+m of a flat array, padded to B rows with copies of the first row, in the model dtype. */
+function padChunk(values: Float64Array, start: number, m: number, B: number, width: number, dtype: FloatDType): Float32Array | Float64Array {
+  const out = dtype === "float64" ? new Float64Array(B * width) : new Float32Array(B * width);
+  out.set(values.subarray(start * width, (start + m) * width));
+  for (let i = m; i < B; i++) out.set(values.subarray(start * width, (start + 1) * width), i * width);
+  return out;
+}
+
+function toModelDType(values: Float64Array, dtype: FloatDType): Float32Array | Float64Array {
+  return dtype === "float64" ? values : Float32Array.from(values);
+}
+
+/** A flat row-major array as `number[][]`. */
+export function toRows(values: ArrayLike<number>, n: number, width: number): number[][] {
+  const rows: number[][] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const row = new Array<number>(width);
+    for (let d = 0; d < width; d++) row[d] = values[i * width + d]!;
+    rows[i] = row;
+  }
+  return rows;
+}
+
+/**
+ * Validates rows given as `number[][]` or a flat typed array against a width and returns them flat
+ * (float64). Wrong widths → ShapeError (or `ErrorType`), NaN/±∞ → NonFiniteError naming the row.
+ */
+export function flatRows(
+  x: RowsInput,
+  width: number,
+  what: string,
+  ErrorType: new (message: string) => FlowError = ShapeError,
+): { values: Float64Array; n: number } {
+  let values: Float64Array;
+  let n: number;
+  if (x instanceof Float64Array || x instanceof Float32Array) {
+    if (x.length % width !== 0)
+      throw new ErrorType(`${what}: a flat array of ${x.length} values is not a whole number of rows of ${width}`);
+    n = x.length / width;
+    values = x instanceof Float64Array ? x : Float64Array.from(x);
+  } else if (Array.isArray(x)) {
+    n = x.length;
+    values = new Float64Array(n * width);
+    for (let i = 0; i < n; i++) {
+      const row = x[i] as unknown;
+      if (!Array.isArray(row) && !(row instanceof Float64Array) && !(row instanceof Float32Array))
+        throw new ErrorType(`${what}: expected rows of ${width} numbers (number[][]), row ${i} is ${typeof row === "number" ? "a number" : typeof row}`);
+      const r = row as ArrayLike<unknown>;
+      if (r.length !== width) throw new ErrorType(`${what}: expected ${width} values per row, row ${i} has ${r.length}`);
+      for (let d = 0; d < width; d++) {
+        const v = r[d];
+        if (typeof v !== "number") throw new ErrorType(`${what}: expected numbers, got ${typeof v} at row ${i}, column ${d}`);
+        values[i * width + d] = v;
+      }
+    }
+  } else {
+    throw new ErrorType(`${what}: expected number[][] or a Float64Array/Float32Array, got ${x === null ? "null" : typeof x}`);
+  }
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i]!))
+      throw new NonFiniteError(`${what}: expected finite numbers, got ${values[i]} at row ${Math.floor(i / width)}, column ${i % width}`);
+  }
+  return { values, n };
+}

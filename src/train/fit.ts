@@ -1,0 +1,426 @@
+/**
+ * Maximum-likelihood training of a flow: minimise the negative log-likelihood
+ *     L(θ) = −(1/B) Σ_i log p_θ(x_i)
+ * over shuffled fixed-size minibatches with Adam. Functional (no file I/O); the CLI and the model
+ * file build on it.
+ *
+ * Engine shape of the loop (ENGINE-NOTES.md):
+ *  - the WHOLE step (loss, gradient, Adam update, batch-norm running statistics written back into
+ *    the params) is ONE `jit`; the learning rate and Adam's t are arrays, so it is traced once;
+ *  - minibatches have a fixed size (the last partial batch of an epoch is dropped; N < batch size
+ *    uses batch = N);
+ *  - the loop is async: it awaits every loss and yields to the event loop every ~50 ms, so a page
+ *    stays responsive and an AbortSignal is honoured;
+ *  - validation is exact over the whole validation set in evaluation mode (train/evaluate.ts);
+ *  - the best params are kept as extra references (not copies of the data: arrays are immutable)
+ *    and returned at the end; a non-finite loss stops training and returns them.
+ */
+import { jit, valueAndGrad, type Array, type JsTree } from "../engine/jax.js";
+import { fromValues, type FloatDType } from "../engine/dtype.js";
+import { ConfigError, ContextError, NonFiniteError, ShapeError } from "../engine/errors.js";
+import { hostRng } from "../engine/random.js";
+import { disposeTree, refTree, setPath } from "../engine/tree.js";
+import type { Flow, FlowParams } from "../distributions/flow.js";
+import { checkRows, contextWidth, splitRows, type Rows } from "../data/split.js";
+import { adamInit, adamUpdate, disposeAdamState, paramsDType, validateAdamHyper, type AdamState } from "./adam.js";
+import { learningRate, parseSchedule, type Schedule } from "./schedules.js";
+import { makeEvaluator, meanAndStdError } from "./evaluate.js";
+
+/** Training data: n rows of dim values (row-major), optionally with n rows of context. */
+export type TrainData = Rows;
+
+/** What `onProgress` receives. */
+export interface ProgressEvent {
+  phase: "compiling" | "training" | "done";
+  /** Steps completed. */
+  step: number;
+  totalSteps: number;
+  /** Mean training loss (nats per row) since the previous event; NaN before the first step. */
+  trainLoss: number;
+  /** Validation loss (−mean log p, nats per row) when one was computed for this event. */
+  valLoss?: number;
+  /** Training speed since the previous event (compilation excluded). */
+  stepsPerSec: number;
+  /** Learning rate of the last step. */
+  lr: number;
+}
+
+export interface TrainOptions {
+  /** Number of optimisation steps. Takes precedence over `epochs`. Default: 1000 when neither is given. */
+  steps?: number;
+  /** Number of passes over the training rows (steps = epochs · ⌊n_train / batch⌋). */
+  epochs?: number;
+  /** Minibatch size (fixed; the last partial batch is dropped; capped at n_train). Default 256. */
+  batchSize?: number;
+  /** Base learning rate. Default 1e-3. */
+  lr?: number;
+  /** Learning-rate schedule. Default constant. */
+  schedule?: Schedule;
+  /** Adam β₁, β₂, ε (defaults 0.9, 0.999, 1e-8). */
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** Decoupled (AdamW) weight decay. Default 0. */
+  weightDecay?: number;
+  /** Global gradient-norm clipping. Default: none. */
+  clipNorm?: number;
+  /**
+   * Share of the data held out for validation when `validation` is not given. Default 0.1 (0: none).
+   * Without a validation set the best params are scored by the mean training loss of the steps
+   * before each evaluation (a lagged and noisy score; the first batch's loss scores the initial params).
+   */
+  validationFraction?: number;
+  /** An explicit validation set (then no rows are held out of `data`). */
+  validation?: TrainData;
+  /** Stop after this many evaluations without improvement of the monitored loss. Default: never. */
+  patience?: number;
+  /** Steps between evaluations (validation loss, best-params check, progress). Default min(100, steps). */
+  evalEvery?: number;
+  /** Rows per validation call. Default 2048. */
+  evalBatchSize?: number;
+  /** Seed of the validation split and of the shuffles. Default 0. */
+  seed?: number;
+  /** Float dtype of the batches; must match the params (the default). */
+  dtype?: FloatDType;
+  /** Return the best params seen (true, default) or the last ones (false; not after divergence). */
+  restoreBest?: boolean;
+  /** Record the wall time of every step in `result.stepTimesMs` (benchmarks). Default false. */
+  recordStepTimes?: boolean;
+  /** Called before the first step ("compiling"), after every evaluation ("training"), and at the end ("done"). */
+  onProgress?: (event: ProgressEvent) => void;
+  /** Abort training (the best params so far are returned, stopReason "aborted"). */
+  signal?: AbortSignal;
+}
+
+export type StopReason = "completed" | "early-stopped" | "diverged" | "aborted";
+
+export interface HistoryEntry {
+  /** Steps completed (0: the initial params, evaluated when there is a validation set). */
+  step: number;
+  /** Mean training loss over the steps since the previous entry (NaN at step 0). */
+  trainLoss: number;
+  valLoss?: number;
+}
+
+export interface TrainResult {
+  /** The best params (or the last ones with restoreBest: false). Owned by the caller. */
+  params: FlowParams;
+  history: HistoryEntry[];
+  /** Step after which the returned best params were taken (0 = the initial params). */
+  bestStep: number;
+  /** Best monitored loss: validation loss, or the training loss when there is no validation set. */
+  bestValLoss: number;
+  /** Which loss was monitored for the best params and early stopping. */
+  monitor: "validation" | "train";
+  stopReason: StopReason;
+  /** A sentence for people: what happened, and what to try after a divergence. */
+  message: string;
+  /** Steps completed. */
+  steps: number;
+  wallTimeSec: number;
+  seed: number;
+  /** Per-step wall times (ms) when `recordStepTimes` was set. */
+  stepTimesMs?: number[];
+  /** The loss of every step (nats per row). */
+  losses: number[];
+  /** Rows used for training and validation, and the batch size used. */
+  nTrain: number;
+  nValidation: number;
+  batchSize: number;
+}
+
+type StepState = { params: FlowParams; adam: AdamState };
+type StepFn = ((s: StepState, lr: Array, x: Array, c?: Array) => [Array, StepState]) & { dispose(): void };
+
+/**
+ * Fits `flow` to `data` by maximum likelihood. CONSUMES `params` (pass `refTree(params)` to keep
+ * them); the returned `result.params` are new and owned by the caller.
+ */
+export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData, options: TrainOptions = {}): Promise<TrainResult> {
+  const t0 = performance.now();
+  const o = options;
+  const seed = o.seed ?? 0;
+  const dtype = paramsDType(params);
+  try {
+    if (o.dtype !== undefined && o.dtype !== dtype)
+      throw new ConfigError(`train: dtype ${o.dtype} was requested but the params are ${dtype}`);
+    checkData(flow, data, "data");
+    if (o.validation) checkData(flow, o.validation, "validation");
+    validateAdamHyper(o);
+  } catch (e) {
+    disposeTree(params);
+    throw e;
+  }
+  const schedule = parseSchedule(o.schedule);
+  const baseLr = o.lr ?? 1e-3;
+
+  // --- data split
+  let train: Rows;
+  let validation: Rows | undefined;
+  if (o.validation) {
+    train = data;
+    validation = o.validation.n > 0 ? o.validation : undefined;
+  } else if ((o.validationFraction ?? 0.1) > 0 && data.n >= 2) {
+    const s = splitRows(data, { validationFraction: o.validationFraction ?? 0.1, seed });
+    train = s.train;
+    validation = s.validation.n > 0 ? s.validation : undefined;
+  } else {
+    train = data;
+  }
+  const nTrain = train.n;
+  const batch = Math.min(o.batchSize ?? 256, nTrain);
+  const stepsPerEpoch = Math.floor(nTrain / batch);
+  const totalSteps = o.steps ?? (o.epochs !== undefined ? o.epochs * stepsPerEpoch : 1000);
+  const evalEvery = o.evalEvery ?? Math.min(100, Math.max(1, totalSteps));
+  const patience = o.patience ?? Infinity;
+  try {
+    if (!Number.isInteger(batch) || batch < 1) throw new ConfigError(`train: batchSize must be an integer ≥ 1, got ${o.batchSize}`);
+    if (!Number.isInteger(totalSteps) || totalSteps < 0)
+      throw new ConfigError(`train: steps must be an integer ≥ 0, got ${totalSteps} (steps ${o.steps}, epochs ${o.epochs})`);
+    if (!Number.isInteger(evalEvery) || evalEvery < 1) throw new ConfigError(`train: evalEvery must be an integer ≥ 1, got ${evalEvery}`);
+    if (!(patience >= 1)) throw new ConfigError(`train: patience must be ≥ 1 evaluations, got ${patience}`);
+    if (!(baseLr > 0)) throw new ConfigError(`train: lr must be > 0, got ${baseLr}`);
+  } catch (e) {
+    disposeTree(params);
+    throw e;
+  }
+  const monitor = validation ? "validation" : "train";
+
+  // --- compiled functions
+  const K = flow.contextDim;
+  const hyper = { beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay, clipNorm: o.clipNorm };
+  const stepBody = (state: StepState, lr: Array, x: Array, context: Array | undefined): [Array, StepState] => {
+    const lossOf = (p: FlowParams): [Array, Record<string, Array>] => {
+      const r = flow.logProbAndState(p, x, context, { training: true });
+      return [r.logProb.mean().neg(), r.state ?? {}];
+    };
+    const [[loss, stats], grads] = valueAndGrad(lossOf, { hasAux: true })(refTree(state.params));
+    const updated = adamUpdate(state.params, grads as FlowParams, state.adam, { lr, ...hyper });
+    let p = updated.params;
+    for (const [path, value] of Object.entries(stats)) p = setPath(p, path, value);
+    return [loss, { params: p, adam: updated.state }];
+  };
+  // Two traced signatures: jit arguments must be arrays, so "no context" is a different arity.
+  type Traced = (...args: any[]) => JsTree<Array>;
+  const step = (K > 0
+    ? jit(((s: StepState, lr: Array, x: Array, c: Array) => stepBody(s, lr, x, c)) as unknown as Traced)
+    : jit(((s: StepState, lr: Array, x: Array) => stepBody(s, lr, x, undefined)) as unknown as Traced)) as unknown as StepFn;
+  const evaluator = validation ? makeEvaluator(flow, { batchSize: o.evalBatchSize, dtype }) : undefined;
+
+  // --- state
+  let state: StepState = { params, adam: adamInit(params) };
+  let best: FlowParams = refTree(params);
+  let bestLoss = Infinity;
+  let bestStep = 0;
+  let evalsSinceBest = 0;
+  const history: HistoryEntry[] = [];
+  const losses: number[] = [];
+  const stepTimes: number[] | undefined = o.recordStepTimes ? [] : undefined;
+  let stopReason: StopReason = "completed";
+  let divergedMsg = "";
+  let stepsDone = 0;
+
+  // --- batches: a seeded shuffle per epoch, fixed batch size
+  const rng = hostRng((seed ^ 0x5eed) >>> 0);
+  const order = globalThis.Array.from({ length: nTrain }, (_, i) => i);
+  let cursor = stepsPerEpoch * batch; // forces a shuffle before the first batch
+  const Typed = dtype === "float64" ? Float64Array : Float32Array;
+  const { dim } = train;
+  const nextBatch = (): { x: Array; c?: Array } => {
+    if (cursor + batch > stepsPerEpoch * batch) {
+      for (let i = nTrain - 1; i > 0; i--) {
+        const j = Math.floor(rng() * (i + 1));
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+      cursor = 0;
+    }
+    const xb = new Typed(batch * dim);
+    const cb = K > 0 ? new Typed(batch * K) : undefined;
+    for (let i = 0; i < batch; i++) {
+      const r = order[cursor + i]!;
+      for (let d = 0; d < dim; d++) xb[i * dim + d] = train.x[r * dim + d]!;
+      if (cb) for (let k = 0; k < K; k++) cb[i * K + k] = train.context![r * K + k]!;
+    }
+    cursor += batch;
+    return { x: fromValues(xb, [batch, dim], dtype), c: cb ? fromValues(cb, [batch, K], dtype) : undefined };
+  };
+
+  const evaluate = async (): Promise<number | undefined> => {
+    if (!evaluator || !validation) return undefined;
+    const lp = await evaluator.logProbs(state.params, validation);
+    return -meanAndStdError(lp).mean;
+  };
+
+  let windowLoss = 0;
+  let windowSteps = 0;
+  let windowTime = 0;
+  let lastYield = performance.now();
+  let lastLr = learningRate(schedule, 0, Math.max(1, totalSteps), baseLr);
+  const progress = (phase: ProgressEvent["phase"], valLoss?: number): void => {
+    if (!o.onProgress) return;
+    const trainLoss = windowSteps > 0 ? windowLoss / windowSteps : NaN;
+    const stepsPerSec = windowTime > 0 ? (windowSteps * 1000) / windowTime : 0;
+    const e: ProgressEvent = { phase, step: stepsDone, totalSteps, trainLoss, stepsPerSec, lr: lastLr };
+    if (valLoss !== undefined) e.valLoss = valLoss;
+    o.onProgress(e);
+  };
+
+  /** One evaluation: history, best params, early-stopping count. Returns true to stop early. */
+  const checkpoint = async (phase: ProgressEvent["phase"]): Promise<boolean> => {
+    const trainLoss = windowSteps > 0 ? windowLoss / windowSteps : NaN;
+    const valLoss = await evaluate();
+    const entry: HistoryEntry = { step: stepsDone, trainLoss };
+    if (valLoss !== undefined) entry.valLoss = valLoss;
+    history.push(entry);
+    const monitored = monitor === "validation" ? valLoss! : trainLoss;
+    if (Number.isFinite(monitored) && monitored < bestLoss) {
+      disposeTree(best);
+      best = refTree(state.params);
+      bestLoss = monitored;
+      bestStep = stepsDone;
+      evalsSinceBest = 0;
+    } else {
+      evalsSinceBest++;
+    }
+    progress(phase, valLoss);
+    windowLoss = 0;
+    windowSteps = 0;
+    windowTime = 0;
+    return evalsSinceBest >= patience;
+  };
+
+  progress("compiling");
+  let lastCheckpointStep = 0;
+  try {
+    // The initial params are a candidate too: a run that only gets worse returns them.
+    if (validation) {
+      const v0 = await evaluate();
+      history.push({ step: 0, trainLoss: NaN, valLoss: v0! });
+      if (Number.isFinite(v0)) bestLoss = v0!;
+    }
+    for (let s = 0; s < totalSteps; s++) {
+      if (o.signal?.aborted) {
+        stopReason = "aborted";
+        break;
+      }
+      const ts = performance.now();
+      lastLr = learningRate(schedule, s, totalSteps, baseLr);
+      const lr = fromValues([lastLr], [], dtype);
+      const { x, c } = nextBatch();
+      const [loss, next] = c ? step(state, lr, x, c) : step(state, lr, x);
+      state = next;
+      const value = ((await loss.data()) as Float32Array | Float64Array)[0]!;
+      const te = performance.now();
+      stepsDone = s + 1;
+      if (stepTimes) stepTimes.push(te - ts);
+      losses.push(value);
+      if (!Number.isFinite(value)) {
+        stopReason = "diverged";
+        divergedMsg =
+          `training diverged at step ${stepsDone}: the training loss became ${value} ` +
+          `(learning rate ${lastLr.toPrecision(3)}). `;
+        break;
+      }
+      // without a validation set, the first loss (a batch at the initial params) scores the initial params
+      if (s === 0 && monitor === "train") bestLoss = value;
+      windowLoss += value;
+      windowSteps++;
+      if (s > 0) windowTime += te - ts; // the first step includes compilation
+      if (stepsDone % evalEvery === 0) {
+        lastCheckpointStep = stepsDone;
+        if (await checkpoint("training")) {
+          stopReason = "early-stopped";
+          break;
+        }
+      }
+      if (performance.now() - lastYield > 50) {
+        await new Promise<void>((resolve) => setTimeout(resolve, 0));
+        lastYield = performance.now();
+      }
+    }
+    if (stopReason !== "diverged" && stepsDone > lastCheckpointStep) await checkpoint("training");
+  } catch (e) {
+    disposeTree(state.params);
+    disposeAdamState(state.adam);
+    disposeTree(best);
+    step.dispose();
+    evaluator?.dispose();
+    throw e;
+  }
+
+  // --- result
+  let out: FlowParams;
+  if (stopReason === "diverged" || o.restoreBest !== false) {
+    disposeTree(state.params);
+    out = best;
+  } else {
+    disposeTree(best);
+    out = state.params;
+  }
+  disposeAdamState(state.adam);
+  step.dispose();
+  evaluator?.dispose();
+
+  const what = monitor === "validation" ? "validation loss" : "training loss";
+  const lossText = Number.isFinite(bestLoss) ? ` (${what} ${bestLoss.toFixed(4)})` : "";
+  const bestText = bestStep === 0 ? `the initial parameters${lossText}` : `the parameters of step ${bestStep}${lossText}`;
+  let message: string;
+  switch (stopReason) {
+    case "diverged":
+      message =
+        divergedMsg +
+        `Returned ${bestText}. Try a lower learning rate (e.g. ${(baseLr / 10).toPrecision(2)}), ` +
+        `a tighter scaleBound in the flow config, or gradient clipping (clipNorm, e.g. 5); ` +
+        `standardising the data also helps.`;
+      break;
+    case "early-stopped":
+      message = `stopped early at step ${stepsDone}: no improvement of the ${what} in ${patience} evaluations; returned ${bestText}.`;
+      break;
+    case "aborted":
+      message = `aborted at step ${stepsDone}; returned ${o.restoreBest !== false ? bestText : "the last parameters"}.`;
+      break;
+    default:
+      message = `completed ${stepsDone} steps; returned ${o.restoreBest !== false ? bestText : "the last parameters"}.`;
+  }
+  const result: TrainResult = {
+    params: out,
+    history,
+    bestStep,
+    bestValLoss: bestLoss,
+    monitor,
+    stopReason,
+    message,
+    steps: stepsDone,
+    wallTimeSec: (performance.now() - t0) / 1000,
+    seed,
+    losses,
+    nTrain,
+    nValidation: validation?.n ?? 0,
+    batchSize: batch,
+  };
+  if (stepTimes) result.stepTimesMs = stepTimes;
+  windowSteps = 0;
+  progress("done", history.at(-1)?.valLoss);
+  return result;
+}
+
+/** Boundary checks of a data set against a flow (shape, context, finiteness). */
+function checkData(flow: Flow, rows: Rows, what: string): void {
+  checkRows(rows, what);
+  if (rows.dim !== flow.dim) throw new ShapeError(`${what}: the flow has dim ${flow.dim}, the data has ${rows.dim} columns`);
+  if (what === "data" && rows.n < 1) throw new ShapeError(`${what}: expected at least 1 row, got 0`);
+  const K = contextWidth(rows);
+  if (flow.contextDim > 0 && (rows.context === undefined || K !== flow.contextDim))
+    throw new ContextError(
+      `${what}: this flow is conditional and needs a context of ${flow.contextDim} columns per row, got ${rows.context === undefined ? "none" : K}`,
+    );
+  if (flow.contextDim === 0 && rows.context !== undefined && K > 0)
+    throw new ContextError(`${what}: this flow is unconditional (context size 0), but the data has a context of ${K} columns`);
+  const firstBad = (a: Float64Array, width: number, name: string): void => {
+    for (let i = 0; i < a.length; i++)
+      if (!Number.isFinite(a[i]!))
+        throw new NonFiniteError(`${what}: expected finite numbers, got ${a[i]} in ${name} row ${Math.floor(i / width)}, column ${i % width}`);
+  };
+  firstBad(rows.x, rows.dim, "x");
+  if (rows.context) firstBad(rows.context, K, "context");
+}

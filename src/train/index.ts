@@ -1,0 +1,13 @@
+/** Training: Adam, learning-rate schedules, the maximum-likelihood fit loop and exact evaluation. */
+export { type AdamState, type AdamHyper, adamInit, adamUpdate, disposeAdamState, validateAdamHyper, paramsDType } from "./adam.js";
+export { type Schedule, SCHEDULE_KINDS, learningRate, parseSchedule } from "./schedules.js";
+export {
+  type TrainData,
+  type TrainOptions,
+  type TrainResult,
+  type HistoryEntry,
+  type ProgressEvent,
+  type StopReason,
+  trainFlow,
+} from "./fit.js";
+export { type LogProbEvaluator, type EvaluatorOptions, DEFAULT_EVAL_BATCH, makeEvaluator, meanAndStdError } from "./evaluate.js";
