@@ -2,6 +2,11 @@
 export type { Distribution, LogProbWithState, SampleAndLogProb, SampleOptions } from "./distribution.js";
 export { StandardNormal, type StandardNormalParams } from "./standard-normal.js";
 export { DiagNormal, type DiagNormalParams } from "./diag-normal.js";
+export {
+  ConditionalDiagNormal,
+  type ConditionalDiagNormalOptions,
+  type ConditionalDiagNormalParams,
+} from "./conditional-diag-normal.js";
 export { MixtureOfGaussians, type MixtureOfGaussiansParams } from "./mixture-of-gaussians.js";
 export { UniformBox, type UniformBoxParams } from "./uniform-box.js";
 export { Flow, type FlowParams } from "./flow.js";

@@ -42,6 +42,7 @@ import { Rescale } from "../bijectors/rescale.js";
 import type { Distribution } from "../distributions/distribution.js";
 import { StandardNormal } from "../distributions/standard-normal.js";
 import { DiagNormal } from "../distributions/diag-normal.js";
+import { ConditionalDiagNormal } from "../distributions/conditional-diag-normal.js";
 import { MixtureOfGaussians } from "../distributions/mixture-of-gaussians.js";
 import { UniformBox } from "../distributions/uniform-box.js";
 import { Flow } from "../distributions/flow.js";
@@ -81,7 +82,15 @@ const CONFIG_KEYS: readonly (keyof FlowConfig)[] = [
 ];
 const MASKS: readonly MaskKind[] = ["half", "alternating"];
 const PERMUTATIONS: readonly PermutationKind[] = ["none", "reverse", "random"];
-const BASE_KINDS: readonly BaseConfig["kind"][] = ["standard-normal", "diag-normal", "mixture-of-gaussians", "uniform"];
+const BASE_KINDS: readonly BaseConfig["kind"][] = [
+  "standard-normal",
+  "diag-normal",
+  "conditional-diag-normal",
+  "mixture-of-gaussians",
+  "uniform",
+];
+/** Default hidden widths of a conditional-diag-normal base. */
+const DEFAULT_BASE_HIDDEN = [32];
 
 /** Default log-scale bound of affine conditioners (config.ts). */
 export const DEFAULT_SCALE_BOUND = 3;
@@ -105,8 +114,8 @@ export function normalizeConfig(config: unknown): NormalizedFlowConfig {
   const batchNorm = c.batchNorm === undefined ? false : boolean(c.batchNorm, "batchNorm");
   if (batchNorm && flow === "nice")
     throw new ConfigError(`batchNorm: expected false for nice (a volume-preserving architecture), got true`);
-  const base = baseConfig(c.base, dim);
   const contextDim = c.contextDim === undefined ? 0 : integer(c.contextDim, "contextDim", 0);
+  const base = baseConfig(c.base, dim, contextDim);
   const scaleBound = c.scaleBound === undefined ? DEFAULT_SCALE_BOUND : positiveNumber(c.scaleBound, "scaleBound");
   const rescale = c.rescale === undefined ? flow === "nice" : boolean(c.rescale, "rescale");
   const seed = c.seed === undefined ? 0 : integer(c.seed, "seed", 0, 0xffffffff);
@@ -146,6 +155,13 @@ export function buildBase(c: NormalizedFlowConfig): Distribution {
       return new StandardNormal(c.dim);
     case "diag-normal":
       return new DiagNormal(c.dim);
+    case "conditional-diag-normal":
+      return new ConditionalDiagNormal({
+        dim: c.dim,
+        contextDim: c.contextDim,
+        hidden: b.hidden ?? DEFAULT_BASE_HIDDEN,
+        activation: c.activation,
+      });
     case "mixture-of-gaussians":
       return new MixtureOfGaussians(c.dim, b.components);
     case "uniform":
@@ -208,7 +224,9 @@ export function describe(config: FlowConfig | NormalizedFlowConfig): string {
       ? `mixture-of-gaussians (${b.components} components)`
       : b.kind === "uniform"
         ? `uniform on [${b.low.join(", ")}]–[${b.high.join(", ")}]`
-        : b.kind;
+        : b.kind === "conditional-diag-normal"
+          ? `conditional-diag-normal (hidden [${(b.hidden ?? DEFAULT_BASE_HIDDEN).join(", ")}], ${c.activation})`
+          : b.kind;
   const lines = [
     `${c.flow}, D = ${c.dim}: ${c.layers} × ${kind} (${details.join(", ")})`,
     ...(between.length && c.layers > 1 ? [`  between layers: ${between.join(", ")}`] : []),
@@ -277,7 +295,7 @@ function finiteArray(v: unknown, field: string, length: number): number[] {
   return v.slice() as number[];
 }
 
-function baseConfig(v: unknown, dim: number): BaseConfig {
+function baseConfig(v: unknown, dim: number, contextDim: number): BaseConfig {
   if (v === undefined) return { kind: "standard-normal" };
   const b = asObject(v, "base");
   const kind = oneOf(b.kind, BASE_KINDS, "base.kind");
@@ -286,6 +304,16 @@ function baseConfig(v: unknown, dim: number): BaseConfig {
     case "diag-normal":
       rejectUnknownKeys(b, ["kind"], "base");
       return { kind };
+    case "conditional-diag-normal": {
+      rejectUnknownKeys(b, ["kind", "hidden"], "base");
+      if (contextDim < 1)
+        throw new ConfigError(`base.kind: "conditional-diag-normal" needs a conditional flow (contextDim ≥ 1), got contextDim ${contextDim}`);
+      if (b.hidden === undefined) return { kind, hidden: DEFAULT_BASE_HIDDEN.slice() };
+      if (!Array.isArray(b.hidden))
+        throw new ConfigError(`base.hidden: expected an array of positive integers (hidden layer widths), got ${show(b.hidden)}`);
+      b.hidden.forEach((h, i) => integer(h, `base.hidden[${i}]`, 1));
+      return { kind, hidden: b.hidden.slice() as number[] };
+    }
     case "mixture-of-gaussians":
       rejectUnknownKeys(b, ["kind", "components"], "base");
       return { kind, components: integer(b.components, "base.components", 1) };

@@ -14,6 +14,11 @@ export const FLOW_KINDS: readonly FlowKind[] = ["nice", "realnvp", "maf", "iaf"]
 export type BaseConfig =
   | { kind: "standard-normal" }
   | { kind: "diag-normal" }
+  /**
+   * N(μ(y), diag σ(y)²) with [μ, log σ] = MLP(y) (conditional flows only, contextDim > 0).
+   * `hidden`: the MLP's hidden widths (default [32]); it uses the flow's `activation`.
+   */
+  | { kind: "conditional-diag-normal"; hidden?: number[] }
   | { kind: "mixture-of-gaussians"; components: number }
   | { kind: "uniform"; low: number[]; high: number[] };
 

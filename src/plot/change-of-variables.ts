@@ -170,7 +170,7 @@ export function changeOfVariablesFigure<C extends CanvasLike>(factory: CanvasFac
   ];
   const panels = [
     { title: `(a) base: z ~ U([0, ${F(N.side)}]²)`, M: I, density: N.baseDensity, region: "S", xl: "z₁", yl: "z₂" },
-    { title: "(b) x = f(z), with |det J_f|", M: A, density: N.imageDensity, region: "S′", xl: "x₁", yl: "x₂" },
+    { title: "(b) RIGHT: p(z) / |det J_f|", M: A, density: N.imageDensity, region: "S′", xl: "x₁", yl: "x₂" },
     { title: "(c) WRONG: no Jacobian", M: A, density: N.baseDensity, region: "S′", xl: "x₁", yl: "x₂" },
   ];
   let plotY = 0;

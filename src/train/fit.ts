@@ -192,6 +192,8 @@ export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData,
   const stepBody = (state: StepState, lr: Array, x: Array, context: Array | undefined): [Array, StepState] => {
     const lossOf = (p: FlowParams): [Array, Record<string, Array>] => {
       const r = flow.logProbAndState(p, x, context, { training: true });
+      // mean().neg(), not a bare mean(): float64 jit(grad) of a loss ENDING in a bare reduction is wrong
+      // in jax-js 0.1.25 (test/engine/conformance.test.ts pins both forms).
       return [r.logProb.mean().neg(), r.state ?? {}];
     };
     const [[loss, stats], grads] = valueAndGrad(lossOf, { hasAux: true })(refTree(state.params));
