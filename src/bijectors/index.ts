@@ -16,3 +16,6 @@ export { Sigmoid, sigmoidWithLogDerivative, logitWithLogDerivative, type Sigmoid
 export { Logit, type LogitParams, type LogitOptions } from "./logit.js";
 export { Invert } from "./invert.js";
 export { BatchNorm, type BatchNormParams, type BatchNormOptions } from "./batch-norm.js";
+export type { Bijector, BijectionResult, CallOptions, PassKind, StateUpdates } from "./bijector.js";
+export { Chain, type ChainParams } from "./chain.js";
+export { FixedLinear, type FixedLinearParams } from "./fixed-linear.js";
