@@ -9,11 +9,12 @@
  *                    log-det uses θ(w^{D−1}) = θ(w^D).
  * The D passes are a JS loop (jax-js has no scan under jit), each pass differentiable.
  */
-import { np, type Array } from "../engine/jax.js";
+import { jit, np, type Array } from "../engine/jax.js";
 import type { FloatDType } from "../engine/dtype.js";
 import { ContextError } from "../engine/errors.js";
 import type { Key } from "../engine/random.js";
-import { refTree } from "../engine/tree.js";
+import { refTree, treeLeaves } from "../engine/tree.js";
+import { isConcrete } from "../engine/validate.js";
 import type { ActivationName } from "../nn/activation.js";
 import { madeApply, madeInit, madeSpec, type MADEDegrees, type MADEParams, type MADESpec } from "../nn/made.js";
 import { dropContext, type BijectionResult, type Bijector, type PassKind } from "./bijector.js";
@@ -94,10 +95,31 @@ export abstract class Autoregressive implements Bijector<AutoregressiveParams> {
     return { y: r.y, logDet: r.logDet.sum(1) };
   }
 
-  /** D passes: w ← τ^{±1}(v; θ(w)) from w = 0. Consumes p, v and context. */
+  /**
+   * D passes: w ← τ^{±1}(v; θ(w)) from w = 0. Consumes p, v and context.
+   * Traced (inside jit or grad), the passes are unrolled into the caller's graph. Called eagerly on
+   * concrete arrays, each pass runs one cached jitted MADE pass instead: eager jax-js ops are lazy
+   * and would keep every pass's mask constants alive until the end (D = 784 MAF sampling ran out of
+   * wasm memory that way), and one compiled pass is also much faster than D·layers eager ops.
+   */
   protected sequential(p: AutoregressiveParams, v: Array, context: Array | undefined, direction: "forward" | "inverse"): BijectionResult {
     const ctx = this.takeContext(context);
     const D = this.dim;
+    if (isConcrete(v) && (!ctx || isConcrete(ctx)) && treeLeaves(p).every(isConcrete)) {
+      const pass = this.compiledPass(direction, ctx !== undefined);
+      let w = np.zeros(v.shape, { dtype: v.dtype });
+      for (let i = 1; i <= D; i++) {
+        const last = i === D;
+        const args = [last ? p.made : refTree(p.made), w, last ? v : v.ref, ...(ctx ? [last ? ctx : ctx.ref] : [])];
+        const [y, logDet] = pass(...args);
+        if (last) return { y, logDet };
+        logDet.dispose();
+        // Realise the pass now: jax-js executes lazily, and a queue of D pending passes keeps all
+        // their buffers alive at once (4 GiB wasm limit at D = 784).
+        y.ref.dataSync();
+        w = y;
+      }
+    }
     let w = np.zeros(v.shape, { dtype: v.dtype });
     for (let pass = 1; pass < D; pass++) {
       const theta = madeApply(this.made, refTree(p.made), w, ctx?.ref);
@@ -108,5 +130,26 @@ export abstract class Autoregressive implements Bijector<AutoregressiveParams> {
     const theta = madeApply(this.made, p.made, w, ctx);
     const r = this.transformer[direction](v, theta);
     return { y: r.y, logDet: r.logDet.sum(1) };
+  }
+
+  private readonly passes = new Map<string, (...args: unknown[]) => [Array, Array]>();
+
+  /** One jitted pass (made, w, v[, context]) → [τ^{±1}(v; θ(w)), Σ log-det], cached per signature. */
+  private compiledPass(direction: "forward" | "inverse", withContext: boolean): (...args: unknown[]) => [Array, Array] {
+    const key = `${direction}:${withContext}`;
+    let pass = this.passes.get(key);
+    if (!pass) {
+      const body = (made: MADEParams, w: Array, v: Array, ctx?: Array): [Array, Array] => {
+        const r = this.transformer[direction](v, madeApply(this.made, made, w, ctx));
+        return [r.y, r.logDet.sum(1)];
+      };
+      // jit arguments must be arrays: "no context" is a different arity.
+      const traced = withContext
+        ? jit((made: MADEParams, w: Array, v: Array, ctx: Array) => body(made, w, v, ctx))
+        : jit((made: MADEParams, w: Array, v: Array) => body(made, w, v));
+      pass = traced as unknown as (...args: unknown[]) => [Array, Array];
+      this.passes.set(key, pass);
+    }
+    return pass;
   }
 }
