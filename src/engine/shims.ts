@@ -9,6 +9,7 @@
  *   uses `matchAll(...).map(...)`.
  * Both are installed only when missing, so browsers and newer Node versions are untouched.
  */
+import { prepareEngineLoad } from "./threads.js";
 
 const globals = globalThis as unknown as Record<string, unknown>;
 
@@ -109,4 +110,6 @@ defineHelper("reduce", function (this: Iterable<unknown>, f: (acc: unknown, v: u
   return acc;
 } as never);
 
-export {};
+// Last, just before jax-js is evaluated: jax-js decides once, at load, whether it has a worker
+// pool, so NFLOW_THREADS is honoured here and enableThreads() is closed from now on (threads.ts).
+prepareEngineLoad();

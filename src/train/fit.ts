@@ -15,7 +15,7 @@
  *  - the best params are kept as extra references (not copies of the data: arrays are immutable)
  *    and returned at the end; a non-finite loss stops training and returns them.
  */
-import { jit, valueAndGrad, type Array, type JsTree } from "../engine/jax.js";
+import { blockUntilReady, jit, valueAndGrad, type Array, type JsTree } from "../engine/jax.js";
 import { fromValues, type FloatDType } from "../engine/dtype.js";
 import { ConfigError, ContextError, NonFiniteError, ShapeError } from "../engine/errors.js";
 import { hostRng } from "../engine/random.js";
@@ -362,6 +362,9 @@ export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData,
   disposeAdamState(state.adam);
   step.dispose();
   evaluator?.dispose();
+  // With the wasm worker pool (engine/threads.ts) the last step's kernels may still be running, and
+  // jax-js refuses a synchronous read (save, dataSync) of an array with work in flight: settle them.
+  await blockUntilReady(out);
 
   const what = monitor === "validation" ? "validation loss" : "training loss";
   const lossText = Number.isFinite(bestLoss) ? ` (${what} ${bestLoss.toFixed(4)})` : "";

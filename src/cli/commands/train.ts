@@ -7,6 +7,7 @@ import { ExitCode, runCommand, type Progress } from "../output.js";
 import { checkOutputPath, resolveData } from "../data.js";
 import { FLOW_KINDS, type FlowKind } from "../../flows/config.js";
 import { fit } from "../../model/fit.js";
+import { threadCount } from "../../engine/threads.js";
 
 /** Default number of layers of each family (the C1 benchmark uses 8 affine couplings). */
 export const DEFAULT_LAYERS: Record<FlowKind, number> = { nice: 8, realnvp: 8, maf: 5, iaf: 5 };
@@ -33,6 +34,8 @@ export const trainSpec = defineCommand({
     n: { type: "integer", min: 2, default: 20000, description: "number of toy samples to train on (toys only)" },
     standardize: { type: "string", choices: ["auto", "yes", "no"], default: "auto", description: "standardise each column with the training rows' mean and std (auto: files yes, toys no)" },
     out: { type: "string", default: "model.nflow", placeholder: "file", description: "where to save the model file" },
+    // Acted on by main.ts before the engine loads (engine/threads.ts); declared here for --help and parsing.
+    threads: { type: "boolean", description: "run large kernels on worker threads, one per core: faster for wide networks (hidden ≥ 256) on an idle machine (also NFLOW_THREADS=1, or =N for N threads)" },
   },
   notes: [
     "Examples:",
@@ -103,6 +106,7 @@ export async function run(argv: string[]): Promise<number> {
         stopReason: t.stopReason,
         wallTimeSec: t.wallTimeSec,
         message: t.message,
+        threads: threadCount(),
       };
       if (t.stopReason === "diverged") {
         return out.fail(`${t.message} The best model was saved to ${v.out}.`, ExitCode.Diverged, result);
