@@ -3,20 +3,28 @@
  * couplings on 2-D data, conditioner 1→64→64→2, batch 256, Adam 1e-3), to see where the library's
  * step time goes. Prints one JSON line per measurement on stdout.
  *
- *   node --import tsx bench/step-profile.ts [--steps 600] [--rounds 3] [--variants a,b] [--no-train]
+ *   node --import tsx bench/step-profile.ts [--steps 600] [--rounds 3] [--layers 8] [--variants a,b]
+ *                                            [--baseline DIR] [--no-train]
  *
  * Variants (each timed the same way, INTERLEAVED in one process because the 2-core machine is
  * shared: compare medians and ratios, not absolute numbers):
  *   build   `build({flow: "realnvp", dim: 2, layers: 8, hidden: [64, 64]})`, whatever it builds now;
  *   chain   the same flow as an explicit Chain of 8 AffineCoupling layers (one params leaf per
- *           tensor per layer: the layout before the stacked coupling existed).
+ *           tensor per layer, the layout before CouplingStack existed; today's Coupling code);
+ *   baseline (with --baseline DIR) `build` of another checkout, e.g. the last commit.
  * Measurements per variant:
  *   bare    loss = −mean logProb, valueAndGrad and the Adam update in ONE jit, on a fixed batch;
  *   train   the same flow through `trainFlow` (fresh shuffled batches, no validation set), with
  *           `recordStepTimes`, so the loop's own overhead shows as train − bare.
  * Step time: wall time of [step call, await loss] per step; median over steps 100 ≤ i < 600 (CONFIGS.md).
+ * Bare steps of the variants alternate in blocks of 25 ("paired blocks": the median over blocks of
+ * the ratio of adjacent blocks' medians, the figure least affected by other load); trainFlow runs
+ * alternate whole runs.
+ * PyTorch's C1 step is 2.6–2.8 ms (../shared/bench/PEERS.md); `vs_torch_2_7ms` divides by 2.7.
  * `kernels` is the number of kernel launches of the jitted bare step (from the compiled program).
  */
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { jit, setDebug, valueAndGrad, type Array, type JsTree } from "../src/engine/jax.js";
 import { fromValues } from "../src/engine/dtype.js";
 import { keyFromSeed } from "../src/engine/random.js";
@@ -56,6 +64,16 @@ const VARIANTS: Record<string, () => Flow> = {
       ),
     ),
 };
+// --baseline DIR: also time `build` from another checkout of this library (e.g. an export of the
+// last commit: `git archive HEAD | tar -x -C DIR && ln -s $PWD/node_modules DIR/`), interleaved
+// with the variants above: a before/after comparison under the same machine load. Its flow is
+// trained with THIS checkout's Adam and trainFlow.
+const baselineDir = flag("baseline", "");
+if (baselineDir) {
+  const url = pathToFileURL(resolve(baselineDir, "src/flows/build.ts")).href;
+  const mod = (await import(url)) as { build: typeof build };
+  VARIANTS.baseline = () => mod.build({ flow: "realnvp", dim: 2, layers: LAYERS, hidden: HIDDEN }).flow;
+}
 const chosen = flag("variants", Object.keys(VARIANTS).join(",")).split(",");
 
 function median(v: number[]): number {
@@ -169,48 +187,74 @@ async function runTrain(name: string): Promise<number[]> {
 async function main(): Promise<void> {
   const bares: Record<string, Bare> = {};
   for (const name of chosen) bares[name] = setupBare(name);
+  const cpu: Record<string, number[]> = {};
   const train: Record<string, number[]> = {};
-  for (const name of chosen) train[name] = [];
-  // interleave: every round runs STEPS bare steps of each variant, then one trainFlow run of each
-  for (let r = 0; r < ROUNDS; r++) {
+  for (const name of chosen) {
+    cpu[name] = [];
+    train[name] = [];
+  }
+  // Bare steps: STEPS per variant, interleaved in blocks of BLOCK steps (variant A, B, A, B ...),
+  // so that a change in the machine's load hits every variant alike. CPU time per step is
+  // recorded per block too (less sensitive to waiting for a core than wall time).
+  const BLOCK = 25;
+  const blockMedians: Record<string, number[]> = {};
+  for (const name of chosen) blockMedians[name] = [];
+  for (let done = 0; done < STEPS; done += BLOCK)
     for (const name of chosen) {
       const b = bares[name]!;
-      const before = b.times.length;
-      await runBare(b, STEPS);
-      const w = window(b.times.slice(before));
-      console.log(JSON.stringify({ round: r, variant: name, what: "bare", ms_per_step: w }));
+      const n = Math.min(BLOCK, STEPS - done);
+      const c0 = process.cpuUsage();
+      await runBare(b, n);
+      const c = process.cpuUsage(c0);
+      cpu[name]!.push((c.user + c.system) / 1000 / n);
+      if (done >= 100) blockMedians[name]!.push(median(b.times.slice(-n)));
     }
-    if (WITH_TRAIN)
+  for (const name of chosen) {
+    const b = bares[name]!;
+    console.log(JSON.stringify({ variant: name, what: "bare", ms_per_step: window(b.times), cpu_ms_per_step_median_of_blocks: round(median(cpu[name]!)) }));
+  }
+  // trainFlow: whole runs of STEPS steps, alternating variants, ROUNDS times
+  if (WITH_TRAIN)
+    for (let r = 0; r < ROUNDS; r++)
       for (const name of chosen) {
         const t = await runTrain(name);
         const w = window(t);
         train[name]!.push(w.median);
         console.log(JSON.stringify({ round: r, variant: name, what: "train", ms_per_step: w }));
       }
-  }
   const summary: Record<string, unknown> = {};
   for (const name of chosen) {
     const b = bares[name]!;
-    const rounds = globalThis.Array.from({ length: ROUNDS }, (_, r) => window(b.times.slice(r * STEPS, (r + 1) * STEPS)).median);
     summary[name] = {
       leaves: b.leaves,
       params: b.params,
       kernels_bare_step: b.kernels,
-      bare_ms_median_of_rounds: round(median(rounds)),
+      bare_ms: window(b.times).median,
+      bare_cpu_ms: round(median(cpu[name]!)),
       train_ms_median_of_rounds: WITH_TRAIN ? round(median(train[name]!)) : undefined,
     };
   }
   const names = chosen;
   const ratios: Record<string, number> = {};
   if (names.length > 1) {
-    const base = summary[names[0]!] as { bare_ms_median_of_rounds: number; train_ms_median_of_rounds?: number };
+    type S = { bare_ms: number; bare_cpu_ms: number; train_ms_median_of_rounds?: number };
+    const base = summary[names[0]!] as S;
     for (const name of names.slice(1)) {
-      const s = summary[name] as typeof base;
-      ratios[`bare ${name}/${names[0]}`] = round(s.bare_ms_median_of_rounds / base.bare_ms_median_of_rounds);
+      const s = summary[name] as S;
+      ratios[`bare ${name}/${names[0]}`] = round(s.bare_ms / base.bare_ms);
+      // ratio of adjacent blocks (run back to back, so under nearly the same load), median over blocks
+      ratios[`bare ${name}/${names[0]} paired blocks`] = round(median(blockMedians[name]!.map((m, i) => m / blockMedians[names[0]!]![i]!)));
+      ratios[`bare cpu ${name}/${names[0]}`] = round(s.bare_cpu_ms / base.bare_cpu_ms);
       if (WITH_TRAIN) ratios[`train ${name}/${names[0]}`] = round(s.train_ms_median_of_rounds! / base.train_ms_median_of_rounds!);
     }
   }
-  console.log(JSON.stringify({ what: "summary", steps: STEPS, rounds: ROUNDS, layers: LAYERS, summary, ratios, torch_ms: [2.6, 2.8] }));
+  const torch: Record<string, number> = {};
+  for (const name of names) {
+    const s = summary[name] as { bare_ms: number; train_ms_median_of_rounds?: number };
+    torch[`bare ${name}/torch`] = round(s.bare_ms / 2.7, 2);
+    if (WITH_TRAIN) torch[`train ${name}/torch`] = round(s.train_ms_median_of_rounds! / 2.7, 2);
+  }
+  console.log(JSON.stringify({ what: "summary", steps: STEPS, rounds: ROUNDS, layers: LAYERS, summary, ratios, vs_torch_2_7ms: torch }));
   for (const b of Object.values(bares)) {
     disposeTree(b.state.params);
     b.state.adam.m.dispose();

@@ -2,7 +2,8 @@
  * Chain: f = f_L ∘ … ∘ f_1. Forward applies layers[0] first (z(0) = z, z(l) = f_l(z(l-1)),
  * x = z(L)); inverse applies them in reverse. Log-determinants add:
  *     log|det J_f(z)| = Σ_l log|det J_{f_l}(z(l-1))|.
- * With `{ intermediates: true }` every z(l) is returned (the lecture's layer-by-layer pictures).
+ * With `{ intermediates: true }` every z(l) is returned (the lecture's layer-by-layer pictures);
+ * the steps inside a nested composition (a chain, a CouplingStack) are listed too.
  */
 import type { Array } from "../engine/jax.js";
 import type { FloatDType } from "../engine/dtype.js";
@@ -79,8 +80,9 @@ export class Chain implements Bijector<ChainParams> {
     let y = input;
     let logDet: Array | undefined;
     let state: StateUpdates | undefined;
-    // Child calls never see `intermediates` (a nested chain returns only its own output).
-    const childOpts: CallOptions = { training: opts?.training ?? false };
+    // A child that is itself a composition (a nested chain, a CouplingStack) returns its own
+    // intermediates; they are spliced in, so the list always has one entry per elementary layer.
+    const childOpts: CallOptions = keep ? { training: opts?.training ?? false, intermediates: true } : { training: opts?.training ?? false };
     for (const i of order) {
       const layer = this.layers[i]!;
       const ctx = layer.contextDim > 0 ? context?.ref : undefined;
@@ -88,7 +90,13 @@ export class Chain implements Bijector<ChainParams> {
       y = r.y;
       logDet = logDet === undefined ? r.logDet : logDet.add(r.logDet);
       state = mergeState(state, prefixState(r.state, `layers.${i}`));
-      if (keep) intermediates.push(y.ref);
+      if (keep) {
+        if (r.intermediates && r.intermediates.length > 0) {
+          // [child input, …, child output]: the input is already the last entry here
+          r.intermediates[0]!.dispose();
+          intermediates.push(...r.intermediates.slice(1));
+        } else intermediates.push(y.ref);
+      }
     }
     context?.dispose();
     return keep ? { y, logDet: logDet!, state, intermediates } : { y, logDet: logDet!, state };

@@ -9,15 +9,25 @@
  * MLP whose output layer is zero-initialised, so a fresh coupling is the identity map (for
  * transformers whose θ = 0 is the identity, as affine and additive are).
  *
- * Columns are picked with takeColumns/placeColumns (one-hot matmuls): slicing's gradient is wrong
- * under jit in jax-js 0.1.25 (ENGINE-NOTES.md).
+ * Full width. When θ = 0 is exactly the identity of the transformer (affine, additive:
+ * `identityAtZero`) and D is small (≤ FULL_WIDTH_MAX_DIM), the layer never picks columns out of
+ * the data. The one-hot matrices that
+ * would select z_id and place θ are folded into the conditioner's first and last weights instead:
+ *     h_0 = [v, c]·(S W_0) + b_0                       S one-hot, (D+K)×(k_id+K): [v, c]·S = [v_id, c]
+ *     θ   = h_{n−1}·(W_{n−1} Q) + b_{n−1} Q            Q one-hot, P·k×P·D: block j → head j's transformed columns
+ *     y   = τ(v; θ_0, …, θ_{P−1})                       θ_j: block j of θ, by a one-hot sum over blocks
+ * (with one passing column and no context, h_0 = v_c·W_0[0] + b_0, an outer product), so τ runs on all D columns with θ = 0 on the passing ones, where τ(v; 0) = v and log|τ'| = 0
+ * bit for bit. Products with one-hot matrices and sums with exact zeros are exact: the values are
+ * those of the select-and-place form, with fewer and cheaper kernels (jax-js spends most of a small
+ * step on per-kernel overhead, ENGINE-NOTES.md "Speed"). Other transformers pick columns with
+ * takeColumns/placeColumns. Never slices: slicing's gradient is wrong under jit in jax-js 0.1.25.
  */
 import { np, type Array } from "../engine/jax.js";
-import type { FloatDType } from "../engine/dtype.js";
+import { floatDTypeOf, fromValues, type FloatDType } from "../engine/dtype.js";
 import { ConfigError, ContextError } from "../engine/errors.js";
 import type { Key } from "../engine/random.js";
 import { placeColumns, takeColumns } from "../engine/select.js";
-import type { ActivationName } from "../nn/activation.js";
+import { activation, type ActivationName } from "../nn/activation.js";
 import { mlpApply, mlpInit, type MLPParams, type MLPSpec } from "../nn/mlp.js";
 import { dropContext, type BijectionResult, type Bijector } from "./bijector.js";
 import { maskIndices, validateMask } from "./masks.js";
@@ -58,6 +68,18 @@ export class Coupling implements Bijector<CouplingParams> {
   readonly transformedIdx: readonly number[];
   /** The conditioner: [z_id, context] ([N, |id| + K]) → θ blocks ([N, paramCount·k]). */
   readonly net: MLPSpec;
+  /** Whether the layer runs full width (transformer.identityAtZero), see the file comment. */
+  readonly fullWidth: boolean;
+  /** S, row-major [D+K, k_id+K]: [v, c]·S = [v_id, c]. */
+  readonly inputFold: Float64Array;
+  /**
+   * The one passing dimension when the conditioner input is that single column (k_id = 1, no
+   * context, e.g. every 2-D coupling): the first layer is then the outer product v_c·W_0[0], an
+   * elementwise kernel, and S is not folded into W_0.
+   */
+  readonly inputColumn: number | undefined;
+  /** Q, row-major [P·k, P·D]: column block j of the conditioner output → head j's transformed columns. */
+  readonly outputFold: Float64Array;
 
   constructor(o: CouplingOptions) {
     this.kind = o.kind ?? "coupling";
@@ -86,6 +108,18 @@ export class Coupling implements Bijector<CouplingParams> {
       activation: this.activation,
       zeroLast: true,
     };
+    this.fullWidth = o.transformer.identityAtZero === true && this.dim <= FULL_WIDTH_MAX_DIM;
+    const D = this.dim;
+    const K = contextDim;
+    const cols = identity.length + K;
+    this.inputFold = new Float64Array((D + K) * cols);
+    identity.forEach((d, j) => (this.inputFold[d * cols + j] = 1));
+    for (let c = 0; c < K; c++) this.inputFold[(D + c) * cols + identity.length + c] = 1;
+    this.inputColumn = identity.length === 1 && K === 0 ? identity[0] : undefined;
+    const P = o.transformer.paramCount;
+    const k = transformed.length;
+    this.outputFold = new Float64Array(P * k * P * D);
+    for (let j = 0; j < P; j++) transformed.forEach((d, i) => (this.outputFold[(j * k + i) * P * D + j * D + d] = 1));
   }
 
   init(key: Key, dtype: FloatDType = "float32"): CouplingParams {
@@ -121,6 +155,7 @@ export class Coupling implements Bijector<CouplingParams> {
         throw new ContextError(`${this.kind}: this layer is conditional and needs a context of shape [N, ${this.contextDim}], none was given`);
       ctx = context;
     } else dropContext(context);
+    if (this.fullWidth) return this.applyFolded(this.fold(p.net), v, ctx, direction);
     const D = this.dim;
     const vId = takeColumns(v.ref, this.identityIdx);
     const vT = takeColumns(v, this.transformedIdx);
@@ -129,4 +164,91 @@ export class Coupling implements Bijector<CouplingParams> {
     const y = placeColumns(vId, this.identityIdx, D).add(placeColumns(r.y, this.transformedIdx, D));
     return { y, logDet: r.logDet.sum(1) };
   }
+
+  /**
+   * The conditioner weights with the one-hot folds applied (consumes net): W[0] ← S·W[0] ([D+K, ·],
+   * unless the input is one column, `inputColumn`), W[n−1] ← W[n−1]·Q and b[n−1] ← b[n−1]·Q
+   * ([·, P·D]). Only for a full-width layer.
+   */
+  fold(net: MLPParams): MLPParams {
+    const dtype = floatDTypeOf(net.W[0]!) ?? "float32";
+    const [D, K, P] = [this.dim, this.contextDim, this.transformer.paramCount];
+    const [kId, kT] = [this.identityIdx.length, this.transformedIdx.length];
+    const n = net.W.length;
+    const W = net.W.slice();
+    const b = net.b.slice();
+    if (this.inputColumn === undefined) W[0] = np.matmul(fromValues(this.inputFold, [D + K, kId + K], dtype), W[0]!);
+    const Q = fromValues(this.outputFold, [P * kT, P * D], dtype);
+    W[n - 1] = np.matmul(W[n - 1]!, Q.ref);
+    b[n - 1] = np.matmul(b[n - 1]!.reshape([1, P * kT]), Q).reshape([P * D]);
+    return { W, b };
+  }
+
+  /**
+   * One full-width pass (consumes the folded weights, v and ctx): θ = conditioner([v, c]) with the
+   * folded weights of `fold`, then τ on all D columns. The context must already be checked. With
+   * `elementwiseLogDet` the log-det is returned per element, [N, D] (a caller summing over several
+   * layers adds these first and sums once: one kernel instead of one per layer).
+   */
+  applyFolded(net: MLPParams, v: Array, ctx: Array | undefined, direction: "forward" | "inverse", elementwiseLogDet = false): BijectionResult {
+    const act = activation(this.activation);
+    const n = net.W.length;
+    let h: Array;
+    if (this.inputColumn !== undefined) {
+      // v_c as [N, 1] by a one-hot weighted sum (never a slice), then h_0 = v_c·W_0[0] + b_0
+      // (broadcast [N, 1]·[1, width]) in one elementwise kernel
+      const e = new Float64Array(this.dim);
+      e[this.inputColumn] = 1;
+      h = v.ref.mul(fromValues(e, [this.dim], floatDTypeOf(v) ?? "float32")).sum(1, { keepdims: true });
+    } else h = ctx === undefined ? v.ref : np.concatenate([v.ref, ctx], 1);
+    for (let i = 0; i < n; i++) {
+      const W = net.W[i]!;
+      const fanIn = W.shape[0]!;
+      const hW = i > 0 || fanIn > NARROW_FAN_IN ? np.matmul(h, W) : fanIn === 1 ? h.mul(W) : narrowMatmul(h, W);
+      h = hW.add(net.b[i]!);
+      if (i < n - 1) h = act(h);
+    }
+    const r = this.transformer[direction](v, fullWidthHeads(h, this.transformer.paramCount, this.dim));
+    return { y: r.y, logDet: elementwiseLogDet ? r.logDet : r.logDet.sum(1) };
+  }
+}
+
+/**
+ * Largest D run full width. The folds cost O(D·k·width) per call on the weights and full width
+ * doubles the first and last conditioner products; selecting and placing columns costs O(N·D²)
+ * on the data. Full width wins where per-kernel overhead dominates (small D, the 2-D toys and
+ * small tables); for images (D in the hundreds) the folds would cost more than the layer.
+ */
+export const FULL_WIDTH_MAX_DIM = 64;
+
+/** Fan-in up to which the first conditioner layer is computed by `narrowMatmul` (fan-in 1: h·W broadcast). */
+const NARROW_FAN_IN = 4;
+
+/**
+ * x·W for a narrow x ([N, k], k small) as the broadcast product x[:, :, None]·W[None] summed over
+ * k (consumes both): the same numbers as np.matmul, but jax-js 0.1.25's wasm backend then reads W
+ * along its output axis and vectorises it, where np.matmul on a k = 1..4 input runs scalar
+ * (measured on the C1 flow: ≈ 3× faster for the product and its two gradients together).
+ */
+function narrowMatmul(x: Array, W: Array): Array {
+  return x.reshape([x.shape[0]!, x.shape[1]!, 1]).mul(W).sum(1);
+}
+
+/**
+ * θ [N, P·D] → P heads [N, D] (consumes θ): head_j = Σ_i [i = j]·θ3[:, i, :] with θ3 = θ as
+ * [N, P, D], a one-hot weighted sum over the head axis (O(N·P·D), exact), never a slice
+ * (ENGINE-NOTES.md). The [P, 1] one-hot enters the kernel as a constant, with no copy per layer.
+ */
+function fullWidthHeads(theta: Array, P: number, D: number): Array[] {
+  if (P === 1) return [theta];
+  const N = theta.shape[0]!;
+  const dtype = floatDTypeOf(theta) ?? "float32";
+  const t3 = theta.reshape([N, P, D]);
+  const out: Array[] = [];
+  for (let j = 0; j < P; j++) {
+    const e = new Float64Array(P);
+    e[j] = 1;
+    out.push((j === P - 1 ? t3 : t3.ref).mul(fromValues(e, [P, 1], dtype)).sum(1));
+  }
+  return out;
 }

@@ -3,6 +3,7 @@ export { AffineTransformer, type AffineTransformerOptions } from "./transformers
 export { AdditiveTransformer } from "./transformers/additive.js";
 export { couplingMask, checkerboardMask, channelMask, validateMask, maskIndices, type CouplingMaskKind } from "./masks.js";
 export { Coupling, type CouplingParams, type CouplingOptions } from "./coupling.js";
+export { CouplingStack, type CouplingStackParams } from "./coupling-stack.js";
 export { AffineCoupling, type AffineCouplingOptions } from "./affine-coupling.js";
 export { AdditiveCoupling, type AdditiveCouplingOptions } from "./additive-coupling.js";
 export { Autoregressive, type AutoregressiveParams, type AutoregressiveOptions } from "./autoregressive.js";

@@ -12,12 +12,15 @@ import { np, type Array, type DType } from "./jax.js";
 
 /** The D×k matrix S with S[idx[j], j] = 1, so that x·S = x[:, idx]. */
 export function selectionMatrix(dim: number, idx: readonly number[], dtype: DType): Array {
-  const data = new Float64Array(dim * idx.length);
+  const name = String(dtype);
+  // built directly in a float dtype: a float64 constant cast under jit costs a kernel per use
+  const Typed = name === "float32" ? Float32Array : Float64Array;
+  const data = new Typed(dim * idx.length);
   idx.forEach((i, j) => {
     data[i * idx.length + j] = 1;
   });
-  const m = np.array(data, { shape: [dim, idx.length], dtype: np.float64 });
-  return String(dtype) === "float64" ? m : m.astype(dtype);
+  const m = np.array(data, { shape: [dim, idx.length], dtype: name === "float32" ? np.float32 : np.float64 });
+  return name === "float32" || name === "float64" ? m : m.astype(dtype);
 }
 
 /** x[:, idx] for x of shape [N, D] (consumes x). */

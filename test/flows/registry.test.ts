@@ -208,7 +208,10 @@ for (const D of [2, 4]) {
 
 test("the registry covers every family, a batch-norm and a MoG variant, and conditional flows", () => {
   const built = Object.values(VARIANTS).map((v) => build({ ...v, dim: 2 }).flow);
-  const kinds = new Set(built.flatMap((f) => (f.bijector as unknown as { layers: { kind: string }[] }).layers.map((l) => l.kind)));
+  // leaf layers, looking inside compositions (Chain, CouplingStack: both expose `layers`)
+  type Node = { kind: string; layers?: readonly Node[] };
+  const leaves = (b: Node): Node[] => (b.layers ? b.layers.flatMap(leaves) : [b]);
+  const kinds = new Set(built.flatMap((f) => leaves(f.bijector as unknown as Node).map((l) => l.kind)));
   for (const k of ["additive-coupling", "affine-coupling", "masked-autoregressive", "inverse-autoregressive", "batch-norm", "rescale", "permutation"])
     assert.ok(kinds.has(k), `no ${k} in the registry`);
   assert.ok(built.some((f) => f.base.kind === "mixture-of-gaussians"));

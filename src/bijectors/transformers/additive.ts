@@ -7,6 +7,7 @@ import { expectTheta, type ElementwiseTransformer, type TransformerResult } from
 export class AdditiveTransformer implements ElementwiseTransformer {
   readonly kind = "additive";
   readonly paramCount = 1;
+  readonly identityAtZero = true;
 
   forward(u: Array, theta: Array[]): TransformerResult {
     expectTheta(this.kind, theta, 1);

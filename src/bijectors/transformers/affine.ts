@@ -16,6 +16,7 @@ export interface AffineTransformerOptions {
 export class AffineTransformer implements ElementwiseTransformer {
   readonly kind = "affine";
   readonly paramCount = 2;
+  readonly identityAtZero = true;
   readonly scaleBound: number;
 
   constructor({ scaleBound = 3 }: AffineTransformerOptions = {}) {
@@ -28,8 +29,11 @@ export class AffineTransformer implements ElementwiseTransformer {
     if (!Number.isFinite(this.scaleBound)) return raw;
     // B as an array of r's dtype, not a JS number: under jit, jax-js 0.1.25 rounds JS scalars to
     // float32 in float64 programs (values and gradients off by ~1e-8 relative for B = 3).
+    // r·(1/B), not r/B: the same number (jax-js divides by multiplying with the reciprocal), but
+    // 1/B is then a constant instead of a kernel computing it in every layer of a jitted step.
     const B = np.full([], this.scaleBound, { dtype: raw.dtype });
-    return np.tanh(raw.div(B.ref)).mul(B);
+    const invB = np.full([], 1 / this.scaleBound, { dtype: raw.dtype });
+    return np.tanh(raw.mul(invB)).mul(B);
   }
 
   forward(u: Array, theta: Array[]): TransformerResult {

@@ -23,6 +23,13 @@ export interface ElementwiseTransformer {
   readonly kind: string;
   /** Number of parameter arrays θ the conditioner must produce per transformed element. */
   readonly paramCount: number;
+  /**
+   * True when θ = 0 gives EXACTLY the identity, τ(u; 0) = u with log|∂τ/∂u| = 0 (affine: u·e⁰ + 0;
+   * additive: u + 0), bit for bit in floating point. A coupling may then run τ over all D columns
+   * with θ = 0 on the passing ones instead of picking the transformed columns out and back
+   * (CouplingStack): fewer kernels, the same numbers.
+   */
+  readonly identityAtZero?: boolean;
   /** y = τ(u; θ); θ is `paramCount` arrays shaped like u ([N, k]). Consumes u and θ. */
   forward(u: Array, theta: Array[]): TransformerResult;
   /** u = τ⁻¹(y; θ), with log|∂τ⁻¹/∂y| = −log|∂τ/∂u|. Consumes y and θ. */
