@@ -10,6 +10,7 @@ export {
 export {
   build,
   buildBase,
+  buildBijector,
   buildLayers,
   describe,
   isFlowKind,
