@@ -6,33 +6,9 @@
  *    reference counting;
  *  - the functional layer (bijectors, distributions, flows, train): jax-js arrays and params
  *    pytrees, following jax-js ownership (every function consumes its array arguments).
+ *
+ * This is the Node entry: everything portable (src/portable.ts) plus file I/O (src/node.ts).
+ * Browsers get src/browser.ts through the package's "browser" export condition.
  */
-export * from "./engine/errors.js";
-/** The engine (jax-js, with the Node.js shims installed) for users of the functional layer. */
-export { jax, np, nn as jaxnn, random, tree, jit, grad, valueAndGrad, vmap, jacfwd, defaultDevice, type Array, type DType, type Device } from "./engine/jax.js";
-export { initEngine, isNode, currentDevice } from "./engine/device.js";
-export { FLOAT_DTYPES, fromValues, scalar, jaxDType, parseFloatDType, typedArrayFor, floatDTypeOf, type FloatDType } from "./engine/dtype.js";
-export { keyFromSeed, splitKey, hostRng, hostPermutation, type Key } from "./engine/random.js";
-export {
-  refTree,
-  disposeTree,
-  treeLeaves,
-  treePaths,
-  countParams,
-  mapTree,
-  getPath,
-  setPath,
-  treeToHost,
-  zerosLikeTree,
-  type Params,
-} from "./engine/tree.js";
-export * from "./nn/index.js";
-export * from "./bijectors/index.js";
-export * from "./distributions/index.js";
-export * from "./flows/index.js";
-export * from "./train/index.js";
-export * from "./data/index.js";
-export * from "./io/index.js";
-export * from "./model/index.js";
-/** Pictures on the Canvas 2D API (browser or Node); Node's PNG helpers: "normalizing-flows/plot/node". */
-export * as plot from "./plot/index.js";
+export * from "./portable.js";
+export * from "./node.js";

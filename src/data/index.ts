@@ -1,4 +1,4 @@
-/** Data: toy densities, tabular loaders, standardisation and splits. */
+/** Data: toy densities, mixtures, standardisation and splits (portable; file loaders: src/node.ts). */
 export {
   TOY_NAMES,
   type ToyName,
@@ -9,18 +9,6 @@ export {
   toyLogDensity,
   normalSource,
 } from "./toys.js";
-export {
-  type Table,
-  type LoadOptions,
-  type DataMeta,
-  type MetaFileEntry,
-  loadTable,
-  parseCsv,
-  parseNpy,
-  parseBinary,
-  selectColumns,
-  splitContext,
-} from "./tabular.js";
 export {
   type Standardization,
   fitStandardization,

@@ -1,5 +1,6 @@
 /**
- * The model file (safetensors body + JSON metadata, written atomically) and the safetensors codec.
+ * The model file format (safetensors body + JSON metadata) and the safetensors codec: pure byte
+ * encoding, usable in browsers. Reading and writing files (atomically) is Node-only: src/node.ts.
  */
 export {
   MODEL_FORMAT,
@@ -9,9 +10,7 @@ export {
   decodeModelFile,
   decodeModelMetadata,
   tensorsChecksum,
-  readModelFile,
-  writeModelFile,
-} from "./model-file.js";
+} from "./model-format.js";
 export type {
   StandardizationRecord,
   ContextInfo,
@@ -20,9 +19,7 @@ export type {
   ModelMetadata,
   ModelFileInput,
   LoadedModelFile,
-} from "./model-file.js";
+} from "./model-format.js";
 export { encodeSafetensors, decodeSafetensors, dtypeOfData } from "./safetensors.js";
 export type { SafetensorsDType, SafeTensor, SafetensorsContents } from "./safetensors.js";
-export { writeFileAtomic } from "./atomic.js";
-export type { AtomicWriteOptions } from "./atomic.js";
 export { LIBRARY_VERSION } from "./version.js";

@@ -5,4 +5,3 @@ export { FlowModel, flatRows, toRows } from "./model.js";
 export type { ContextInput, FlowModelOptions, ModelInfo, ModelRecord, ModelSampleOptions, RowsInput } from "./model.js";
 export { fit } from "./fit.js";
 export type { FitConfig, FitData, FitOptions } from "./fit.js";
-export { loadModel } from "./load.js";
