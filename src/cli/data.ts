@@ -24,6 +24,8 @@ export interface DataSet {
   toy?: ToyInfo;
   /** What `--data` said. */
   source: string;
+  /** Set when the requested part (e.g. "test") does not exist and the whole table was used. */
+  partMissing?: string;
 }
 
 /** True when the text names a built-in toy. */
@@ -50,21 +52,21 @@ export function resolveData(
       `${spec}: no such file, and not a toy name (toys: ${TOY_NAMES.join(", ")})`,
     );
   }
-  const table = loadPart(spec, o.part);
+  const { table, partMissing } = loadPart(spec, o.part);
   if (o.contextColumns?.length) {
     const { data, context, contextColumns } = splitContext(table, o.contextColumns);
-    return { ...data, context, contextColumns, source: spec };
+    return { ...data, context, contextColumns, source: spec, ...(partMissing ? { partMissing } : {}) };
   }
-  return { ...table, source: spec };
+  return { ...table, source: spec, ...(partMissing ? { partMissing } : {}) };
 }
 
-function loadPart(path: string, part: string | undefined): Table {
-  if (part === undefined) return loadTable(path);
+function loadPart(path: string, part: string | undefined): { table: Table; partMissing?: string } {
+  if (part === undefined) return { table: loadTable(path) };
   try {
-    return loadTable(path, { part });
+    return { table: loadTable(path, { part }) };
   } catch (error) {
-    // Not a folder with that part (a plain file, or no such entry): the whole table.
-    if (error instanceof ConfigError) return loadTable(path);
+    // Not a folder with that part (a plain file, or no such entry): the whole table, and say so.
+    if (error instanceof ConfigError) return { table: loadTable(path), partMissing: part };
     throw error;
   }
 }

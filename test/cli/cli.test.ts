@@ -180,3 +180,14 @@ test("nflow train on a CSV file standardises it; a diverged run saves the best m
   assert.equal(ev.code, 0);
   assert.ok(Number.isFinite(jsonLines(ev.stdout).at(-1)!.nll), "the saved parameters are finite");
 });
+
+test("nflow eval on a data folder without a test part says so on stderr and evaluates every row", () => {
+  const folder = join(root, "data", "old-faithful");
+  const out = join(dir, "faithful.nflow");
+  const t = nflow("train", "--flow", "maf", "--data", folder, "--steps", "30", "--layers", "2", "--hidden", "8", "--out", out);
+  assert.equal(t.code, 0, t.stderr);
+  const e = nflow("eval", "--model", out, "--data", folder);
+  assert.equal(e.code, 0, e.stderr);
+  assert.match(e.stderr, /warning: .*old-faithful has no "test" part: evaluating on all its rows/);
+  assert.match(e.stdout, /\(218 rows\)/);
+});

@@ -30,6 +30,8 @@ export async function run(argv: string[]): Promise<number> {
       const contextColumns = model.contextInfo?.columns ?? undefined;
       const data = resolveData(v.data, { n: v.n ?? 20000, seed, part: "test", ...(contextColumns ? { contextColumns } : {}) });
       const n = data.toy ? data.n : Math.min(data.n, v.n ?? data.n);
+      if (data.partMissing)
+        out.warn(`${v.data} has no "${data.partMissing}" part: evaluating on all its rows, which may include rows the model trained on`);
       if (data.dim !== model.dim)
         return out.fail(`${v.data}: has ${data.dim} columns, the model expects ${model.dim}`, ExitCode.BadInput);
       const K = model.contextDim;
