@@ -274,8 +274,6 @@ async function runC1(dataset: ToyName, steps: number): Promise<Record<string, un
   });
   const trainContention = otherBusy(before, cpuSnapshot());
   const times = result.stepTimesMs!;
-  const window = times.slice(100, 600).sort((a, b) => a - b);
-  const all = times.slice().sort((a, b) => a - b);
 
   const evaluator = makeEvaluator(flow, { batchSize: 10000 });
   const lp = await evaluator.logProbs(result.params, test);
@@ -304,8 +302,6 @@ async function runC1(dataset: ToyName, steps: number): Promise<Record<string, un
 
   const variant = "affine-softclamp3";
   const peers = PEER_C1[dataset];
-  const losses = result.losses;
-  const last100 = losses.slice(-100);
   return {
     config: "C1",
     name: "realnvp2d",
@@ -319,15 +315,9 @@ async function runC1(dataset: ToyName, steps: number): Promise<Record<string, un
     lr: 1e-3,
     steps: result.steps,
     n_params: nParams,
-    ms_per_step_median: round(quantile(window, 0.5), 3),
-    ms_per_step_p10: round(quantile(window, 0.1), 3),
-    ms_per_step_p90: round(quantile(window, 0.9), 3),
-    ms_per_step_median_all: round(quantile(all, 0.5), 3),
-    timed_steps: window.length,
-    first_step_ms: round(times[0] ?? NaN, 1),
+    ...stepStats(times),
     train_wall_s: round(result.wallTimeSec, 2),
-    train_loss_first: round(losses[0] ?? NaN),
-    train_loss_last100_mean: round(last100.reduce((a, b) => a + b, 0) / Math.max(1, last100.length)),
+    ...lossStats(result.losses),
     first_nonfinite_step: result.stopReason === "diverged" ? result.steps : null,
     stop_reason: result.stopReason,
     eval_curve: result.history.map((h) => [h.step, round(h.valLoss ?? NaN)]),
@@ -493,6 +483,15 @@ function stepStats(times: number[]): StepStats {
   };
 }
 
+/** The first training loss and the mean of the last 100. */
+function lossStats(losses: readonly number[]): { train_loss_first: number; train_loss_last100_mean: number } {
+  const last100 = losses.slice(-100);
+  return {
+    train_loss_first: round(losses[0] ?? NaN),
+    train_loss_last100_mean: round(last100.reduce((a, b) => a + b, 0) / Math.max(1, last100.length)),
+  };
+}
+
 /** Why a shortened run is not comparable with the peer's (undefined for a full run). */
 function shortRunNote(steps: number, full: number, metric: string): string | undefined {
   if (steps >= full) return undefined;
@@ -605,8 +604,6 @@ async function runC2(dataset: GmmName, steps: number): Promise<Record<string, un
   passwise?.dispose();
   disposeTree(p);
 
-  const losses = result.losses;
-  const last100 = losses.slice(-100);
   const peer = PEER_C2[dataset];
   const note = [
     shortRunNote(result.steps, FULL_STEPS.C2, "test_nll and kl are"),
@@ -631,8 +628,7 @@ async function runC2(dataset: GmmName, steps: number): Promise<Record<string, un
     n_params_expected: C2_PARAMS[dataset],
     ...stepStats(times),
     train_wall_s: round(result.wallTimeSec, 2),
-    train_loss_first: round(losses[0] ?? NaN),
-    train_loss_last100_mean: round(last100.reduce((a, b) => a + b, 0) / Math.max(1, last100.length)),
+    ...lossStats(result.losses),
     first_nonfinite_step: result.stopReason === "diverged" ? result.steps : null,
     stop_reason: result.stopReason,
     eval_curve: result.history.map((h) => [h.step, round(h.valLoss ?? NaN)]),
@@ -809,8 +805,6 @@ async function runC3(steps: number, mnistDir?: string): Promise<Record<string, u
   passwise.dispose();
   disposeTree(p);
 
-  const losses = result.losses;
-  const last100 = losses.slice(-100);
   const note = shortRunNote(result.steps, FULL_STEPS.C3, "the test log-likelihoods and bits/dim are");
   return {
     config: "C3",
@@ -837,8 +831,7 @@ async function runC3(steps: number, mnistDir?: string): Promise<Record<string, u
     data_sha256_ok: data.sha256Ok,
     ...stepStats(result.stepTimesMs),
     train_wall_s: round(result.wallTimeSec, 2),
-    train_loss_first: round(losses[0] ?? NaN),
-    train_loss_last100_mean: round(last100.reduce((a, b) => a + b, 0) / Math.max(1, last100.length)),
+    ...lossStats(result.losses),
     first_nonfinite_step: result.firstNonfinite,
     eval_curve: [...result.evalCurve.map(([s, v]) => [s, round(v)]), [result.steps, round(llLogit.mean)]],
     eval_curve_metric: "test mean log-likelihood in logit space (nats)",

@@ -11,13 +11,12 @@
  */
 import { jit, np, type Array } from "../engine/jax.js";
 import type { FloatDType } from "../engine/dtype.js";
-import { ContextError } from "../engine/errors.js";
 import type { Key } from "../engine/random.js";
 import { refTree, treeLeaves } from "../engine/tree.js";
 import { isConcrete } from "../engine/validate.js";
 import type { ActivationName } from "../nn/activation.js";
 import { madeApply, madeInit, madeSpec, type MADEDegrees, type MADEParams, type MADESpec } from "../nn/made.js";
-import { dropContext, type BijectionResult, type Bijector, type PassKind } from "./bijector.js";
+import { takeContext, type BijectionResult, type Bijector, type PassKind } from "./bijector.js";
 import { AffineTransformer } from "./transformers/affine.js";
 import type { ElementwiseTransformer } from "./transformers/transformer.js";
 
@@ -76,20 +75,9 @@ export abstract class Autoregressive implements Bijector<AutoregressiveParams> {
   abstract forward(p: AutoregressiveParams, z: Array, context?: Array): BijectionResult;
   abstract inverse(p: AutoregressiveParams, x: Array, context?: Array): BijectionResult;
 
-  /** The context this layer uses (checked), or undefined after disposing an unused one. */
-  protected takeContext(context: Array | undefined): Array | undefined {
-    if (this.contextDim === 0) {
-      dropContext(context);
-      return undefined;
-    }
-    if (context === undefined)
-      throw new ContextError(`${this.kind}: this layer is conditional and needs a context of shape [N, ${this.contextDim}], none was given`);
-    return context;
-  }
-
   /** One pass: τ^{±1}(v; θ(v)). Consumes p, v and context. */
   protected parallel(p: AutoregressiveParams, v: Array, context: Array | undefined, direction: "forward" | "inverse"): BijectionResult {
-    const ctx = this.takeContext(context);
+    const ctx = takeContext(this, context);
     const theta = madeApply(this.made, p.made, v.ref, ctx);
     const r = this.transformer[direction](v, theta);
     return { y: r.y, logDet: r.logDet.sum(1) };
@@ -103,7 +91,7 @@ export abstract class Autoregressive implements Bijector<AutoregressiveParams> {
    * wasm memory that way), and one compiled pass is also much faster than D·layers eager ops.
    */
   protected sequential(p: AutoregressiveParams, v: Array, context: Array | undefined, direction: "forward" | "inverse"): BijectionResult {
-    const ctx = this.takeContext(context);
+    const ctx = takeContext(this, context);
     const D = this.dim;
     if (isConcrete(v) && (!ctx || isConcrete(ctx)) && treeLeaves(p).every(isConcrete)) {
       const pass = this.compiledPass(direction, ctx !== undefined);

@@ -8,6 +8,7 @@
  * Pass `refTree(p)` / `x.ref` to keep them. `init` consumes the key.
  */
 import type { Array } from "../engine/jax.js";
+import { ContextError } from "../engine/errors.js";
 import type { FloatDType } from "../engine/dtype.js";
 import type { Key } from "../engine/random.js";
 import type { Params } from "../engine/tree.js";
@@ -73,6 +74,21 @@ export interface Bijector<P extends Params = Params> {
 /** Disposes an optional context that a layer does not use. */
 export function dropContext(context: Array | undefined): void {
   context?.dispose();
+}
+
+/**
+ * The context a layer uses: disposed and undefined for an unconditional layer (contextDim 0),
+ * required (ContextError naming the expected shape) for a conditional one. Consumes `context`
+ * unless it returns it.
+ */
+export function takeContext(layer: { kind: string; contextDim: number }, context: Array | undefined): Array | undefined {
+  if (layer.contextDim === 0) {
+    dropContext(context);
+    return undefined;
+  }
+  if (context === undefined)
+    throw new ContextError(`${layer.kind}: this layer is conditional and needs a context of shape [N, ${layer.contextDim}], none was given`);
+  return context;
 }
 
 /** Prefixes the paths of state updates with a container's child path. */

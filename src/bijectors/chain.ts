@@ -82,7 +82,7 @@ export class Chain implements Bijector<ChainParams> {
     let state: StateUpdates | undefined;
     // A child that is itself a composition (a nested chain, a CouplingStack) returns its own
     // intermediates; they are spliced in, so the list always has one entry per elementary layer.
-    const childOpts: CallOptions = keep ? { training: opts?.training ?? false, intermediates: true } : { training: opts?.training ?? false };
+    const childOpts: CallOptions = { training: opts?.training ?? false, intermediates: keep };
     for (const i of order) {
       const layer = this.layers[i]!;
       const ctx = layer.contextDim > 0 ? context?.ref : undefined;

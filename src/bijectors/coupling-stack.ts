@@ -28,14 +28,14 @@
  *
  * Ownership (jax-js convention): forward/inverse consume p, the input and the context.
  */
-import { np, type Array } from "../engine/jax.js";
-import { floatDTypeOf, fromValues, type FloatDType } from "../engine/dtype.js";
-import { ConfigError, ContextError } from "../engine/errors.js";
+import type { Array } from "../engine/jax.js";
+import type { FloatDType } from "../engine/dtype.js";
+import { ConfigError } from "../engine/errors.js";
 import { splitKey, type Key } from "../engine/random.js";
 import { disposeTree, refTree } from "../engine/tree.js";
 import type { ActivationName } from "../nn/activation.js";
 import { mlpLayer, mlpStack, type MLPParams, type MLPSpec } from "../nn/mlp.js";
-import { dropContext, type BijectionResult, type Bijector, type CallOptions } from "./bijector.js";
+import { takeContext, type BijectionResult, type Bijector, type CallOptions } from "./bijector.js";
 import { Coupling, type CouplingParams } from "./coupling.js";
 import type { ElementwiseTransformer } from "./transformers/transformer.js";
 
@@ -133,12 +133,7 @@ export class CouplingStack implements Bijector<CouplingStackParams> {
     opts: CallOptions | undefined,
     direction: "forward" | "inverse",
   ): BijectionResult {
-    let ctx: Array | undefined;
-    if (this.contextDim > 0) {
-      if (context === undefined)
-        throw new ContextError(`${this.kind}: this layer is conditional and needs a context of shape [N, ${this.contextDim}], none was given`);
-      ctx = context;
-    } else dropContext(context);
+    const ctx = takeContext(this, context);
     const L = this.layers.length;
     const order = this.layers.map((_, i) => (direction === "forward" ? i : L - 1 - i));
     const keep = opts?.intermediates === true;
@@ -166,27 +161,9 @@ export class CouplingStack implements Bijector<CouplingStackParams> {
     return keep ? { y, logDet: logDet!, intermediates } : { y, logDet: logDet! };
   }
 
-  /**
-   * The stacked conditioner with the one-hot folds applied to all layers at once (consumes net):
-   * W[0] ← S·W[0] ([L, D+K, width], unless the input is one column) and W[n−1] ← W[n−1]·Q,
-   * b[n−1] ← b[n−1]·Q ([L, …, P·D]).
-   */
+  /** The stacked conditioner with every layer's one-hot folds applied at once (consumes net). */
   private fold(net: MLPParams): MLPParams {
-    const dtype = floatDTypeOf(net.W[0]!) ?? "float32";
-    const L = this.layers.length;
-    const D = this.dim;
-    const K = this.contextDim;
-    const P = this.transformer.paramCount;
-    const kId = this.layers[0]!.identityIdx.length;
-    const kT = this.layers[0]!.transformedIdx.length;
-    const n = net.W.length;
-    const W = net.W.slice();
-    const b = net.b.slice();
-    if (this.layers[0]!.inputColumn === undefined) W[0] = np.matmul(fromValues(this.inputFold, [L, D + K, kId + K], dtype), W[0]!);
-    const Q = fromValues(this.outputFold, [L, P * kT, P * D], dtype);
-    W[n - 1] = np.matmul(W[n - 1]!, Q.ref);
-    b[n - 1] = np.matmul(b[n - 1]!.reshape([L, 1, P * kT]), Q).reshape([L, P * D]);
-    return { W, b };
+    return this.layers[0]!.fold(net, [this.layers.length], this.inputFold, this.outputFold);
   }
 }
 

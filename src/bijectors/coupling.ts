@@ -24,12 +24,12 @@
  */
 import { np, type Array } from "../engine/jax.js";
 import { floatDTypeOf, fromValues, type FloatDType } from "../engine/dtype.js";
-import { ConfigError, ContextError } from "../engine/errors.js";
+import { ConfigError } from "../engine/errors.js";
 import type { Key } from "../engine/random.js";
 import { placeColumns, takeColumns } from "../engine/select.js";
 import { activation, type ActivationName } from "../nn/activation.js";
 import { mlpApply, mlpInit, type MLPParams, type MLPSpec } from "../nn/mlp.js";
-import { dropContext, type BijectionResult, type Bijector } from "./bijector.js";
+import { takeContext, type BijectionResult, type Bijector } from "./bijector.js";
 import { maskIndices, validateMask } from "./masks.js";
 import type { ElementwiseTransformer, TransformerResult } from "./transformers/transformer.js";
 
@@ -149,12 +149,7 @@ export class Coupling implements Bijector<CouplingParams> {
   }
 
   private apply(p: CouplingParams, v: Array, context: Array | undefined, direction: "forward" | "inverse"): BijectionResult {
-    let ctx: Array | undefined;
-    if (this.contextDim > 0) {
-      if (context === undefined)
-        throw new ContextError(`${this.kind}: this layer is conditional and needs a context of shape [N, ${this.contextDim}], none was given`);
-      ctx = context;
-    } else dropContext(context);
+    const ctx = takeContext(this, context);
     if (this.fullWidth) return this.applyFolded(this.fold(p.net), v, ctx, direction);
     const D = this.dim;
     const vId = takeColumns(v.ref, this.identityIdx);
@@ -168,19 +163,20 @@ export class Coupling implements Bijector<CouplingParams> {
   /**
    * The conditioner weights with the one-hot folds applied (consumes net): W[0] ← S·W[0] ([D+K, ·],
    * unless the input is one column, `inputColumn`), W[n−1] ← W[n−1]·Q and b[n−1] ← b[n−1]·Q
-   * ([·, P·D]). Only for a full-width layer.
+   * ([·, P·D]). Only for a full-width layer. A CouplingStack folds all its layers at once: its
+   * weights carry the leading axes `lead` ([L]) and its folds are the layers' folds concatenated.
    */
-  fold(net: MLPParams): MLPParams {
+  fold(net: MLPParams, lead: readonly number[] = [], inputFold = this.inputFold, outputFold = this.outputFold): MLPParams {
     const dtype = floatDTypeOf(net.W[0]!) ?? "float32";
     const [D, K, P] = [this.dim, this.contextDim, this.transformer.paramCount];
     const [kId, kT] = [this.identityIdx.length, this.transformedIdx.length];
     const n = net.W.length;
     const W = net.W.slice();
     const b = net.b.slice();
-    if (this.inputColumn === undefined) W[0] = np.matmul(fromValues(this.inputFold, [D + K, kId + K], dtype), W[0]!);
-    const Q = fromValues(this.outputFold, [P * kT, P * D], dtype);
+    if (this.inputColumn === undefined) W[0] = np.matmul(fromValues(inputFold, [...lead, D + K, kId + K], dtype), W[0]!);
+    const Q = fromValues(outputFold, [...lead, P * kT, P * D], dtype);
     W[n - 1] = np.matmul(W[n - 1]!, Q.ref);
-    b[n - 1] = np.matmul(b[n - 1]!.reshape([1, P * kT]), Q).reshape([P * D]);
+    b[n - 1] = np.matmul(b[n - 1]!.reshape([...lead, 1, P * kT]), Q).reshape([...lead, P * D]);
     return { W, b };
   }
 

@@ -5,6 +5,7 @@
  */
 import { ConfigError, ShapeError } from "../engine/errors.js";
 import { hostPermutation } from "../engine/random.js";
+import { typedArrayFor, type FloatDType } from "../engine/dtype.js";
 
 /** A table of n rows of dim values (row-major), with an optional context of K values per row. */
 export interface Rows {
@@ -76,4 +77,18 @@ export function splitRows(rows: Rows, o: SplitOptions = {}): { train: Rows; vali
   checkRows(rows);
   const idx = splitIndices(rows.n, o);
   return { train: takeRows(rows, idx.train), validation: takeRows(rows, idx.validation), test: takeRows(rows, idx.test) };
+}
+
+/**
+ * Rows start..start+m of a flat row-major array, padded to B rows with copies of row `start`, in
+ * the model's dtype: fixed-shape chunks for compiled evaluation (a new batch size would retrace),
+ * whose padded results the caller drops.
+ */
+export function padRows(values: ArrayLike<number>, start: number, m: number, B: number, width: number, dtype: FloatDType): Float32Array | Float64Array {
+  const out = new (typedArrayFor(dtype))(B * width);
+  for (let i = 0; i < B; i++) {
+    const r = start + (i < m ? i : 0);
+    for (let d = 0; d < width; d++) out[i * width + d] = values[r * width + d]!;
+  }
+  return out;
 }

@@ -13,7 +13,7 @@ import { splitKey, type Key } from "../engine/random.js";
 import { ConfigError } from "../engine/errors.js";
 import { treeLeaves, type Params } from "../engine/tree.js";
 import { checkBatch, checkContext, checkDType, checkFinite } from "../engine/validate.js";
-import { prefixState, mergeState, type BijectionResult, type Bijector, type CallOptions } from "../bijectors/bijector.js";
+import { prefixState, type BijectionResult, type Bijector, type CallOptions } from "../bijectors/bijector.js";
 import type { Distribution, LogProbWithState, SampleAndLogProb, SampleOptions } from "./distribution.js";
 
 /** Params of a flow: the base's and the bijector's. */
@@ -91,7 +91,7 @@ export class Flow implements Distribution<FlowParams> {
     context?.dispose();
     const r = this.bijector.inverse(p.bijector, x, bijCtx, { training: opts?.training ?? false });
     const logProb = this.base.logProb(p.base, r.y, baseCtx).add(r.logDet);
-    return { logProb, state: mergeState(prefixState(r.state, "bijector")) };
+    return { logProb, state: prefixState(r.state, "bijector") };
   }
 
   sample(p: FlowParams, key: Key, n: number, context?: Array, opts?: SampleOptions): Array {

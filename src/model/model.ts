@@ -17,6 +17,7 @@ import { countParams, disposeTree, getPath, refTree } from "../engine/tree.js";
 import type { Flow, FlowParams } from "../distributions/flow.js";
 import { describe, type NormalizedFlowConfig } from "../flows/build.js";
 import { applyStandardization, invertStandardization, logDetStandardization } from "../data/standardize.js";
+import { padRows } from "../data/split.js";
 import {
   decodeModelFile,
   encodeModelFile,
@@ -206,8 +207,8 @@ export class FlowModel {
     const rows = this.rows(z, "z");
     const ctx = this.contextRows(context, rows.n, "forwardLayers");
     const params = this.params;
-    const zArr = fromValues(toModelDType(rows.values, this.dtype), [rows.n, this.dim], this.dtype);
-    const cArr = ctx ? fromValues(toModelDType(ctx, this.dtype), [rows.n, this.contextDim], this.dtype) : undefined;
+    const zArr = fromValues(rows.values, [rows.n, this.dim], this.dtype);
+    const cArr = ctx ? fromValues(ctx, [rows.n, this.contextDim], this.dtype) : undefined;
     const r = this._flow.forward(refTree(params), zArr, cArr, { intermediates: true });
     const layers = (r.intermediates ?? []).map((a) => toRows(Float64Array.from(a.dataSync() as Float32Array | Float64Array), rows.n, this.dim));
     const y = Float64Array.from(r.y.dataSync() as Float32Array | Float64Array);
@@ -393,10 +394,10 @@ export class FlowModel {
       for (let c = 0; c < chunks; c++) {
         const start = c * B;
         const m = Math.min(B, n - start);
-        const first = op === "sample" ? keys![c]! : fromValues(padChunk(input!, start, m, B, D, this.dtype), [B, D], this.dtype);
+        const first = op === "sample" ? keys![c]! : fromValues(padRows(input!, start, m, B, D, this.dtype), [B, D], this.dtype);
         if (op === "sample") keys![c] = undefined as unknown as Key;
         const args: Array[] = [refTree(params) as unknown as Array, first];
-        if (K > 0) args.push(fromValues(padChunk(context!, start, m, B, K, this.dtype), [B, K], this.dtype));
+        if (K > 0) args.push(fromValues(padRows(context!, start, m, B, K, this.dtype), [B, K], this.dtype));
         const result = fn(...args);
         const values = result.dataSync() as Float32Array | Float64Array;
         for (let i = 0; i < m * width; i++) out[start * width + i] = values[i]!;
@@ -415,17 +416,6 @@ function chunkFor(n: number, max: number): number {
   return Math.min(b, max);
 }
 
-/** Rows start..start+m of a flat array, padded to B rows with copies of the first row, in the model dtype. */
-function padChunk(values: Float64Array, start: number, m: number, B: number, width: number, dtype: FloatDType): Float32Array | Float64Array {
-  const out = dtype === "float64" ? new Float64Array(B * width) : new Float32Array(B * width);
-  out.set(values.subarray(start * width, (start + m) * width));
-  for (let i = m; i < B; i++) out.set(values.subarray(start * width, (start + 1) * width), i * width);
-  return out;
-}
-
-function toModelDType(values: Float64Array, dtype: FloatDType): Float32Array | Float64Array {
-  return dtype === "float64" ? values : Float32Array.from(values);
-}
 
 /** A flat row-major array as `number[][]`. */
 export function toRows(values: ArrayLike<number>, n: number, width: number): number[][] {

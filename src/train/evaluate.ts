@@ -9,7 +9,7 @@ import { fromValues, type FloatDType } from "../engine/dtype.js";
 import { ConfigError, ContextError, ShapeError } from "../engine/errors.js";
 import { refTree } from "../engine/tree.js";
 import type { Flow, FlowParams } from "../distributions/flow.js";
-import { checkRows, contextWidth, type Rows } from "../data/split.js";
+import { checkRows, contextWidth, padRows, type Rows } from "../data/split.js";
 
 type EvalFn = ((p: FlowParams, x: Array, c?: Array) => Array) & { dispose(): void };
 
@@ -44,7 +44,6 @@ export function makeEvaluator(flow: Flow, o: EvaluatorOptions = {}): LogProbEval
   const fn = (K > 0
     ? jit(((p: FlowParams, x: Array, c: Array) => flow.logProb(p, x, c, { training: false })) as unknown as Traced)
     : jit(((p: FlowParams, x: Array) => flow.logProb(p, x, undefined, { training: false })) as unknown as Traced)) as unknown as EvalFn;
-  const Typed = dtype === "float64" ? Float64Array : Float32Array;
 
   return {
     async logProbs(params: FlowParams, rows: Rows): Promise<Float64Array> {
@@ -59,18 +58,10 @@ export function makeEvaluator(flow: Flow, o: EvaluatorOptions = {}): LogProbEval
       const out = new Float64Array(n);
       if (n === 0) return out;
       const B = Math.min(batchSize, n);
-      const xb = new Typed(B * dim);
-      const cb = new Typed(B * K);
       for (let start = 0; start < n; start += B) {
         const m = Math.min(B, n - start);
-        for (let i = 0; i < B; i++) {
-          // rows past the end repeat the chunk's first row
-          const r = start + (i < m ? i : 0);
-          for (let d = 0; d < dim; d++) xb[i * dim + d] = rows.x[r * dim + d]!;
-          for (let k = 0; k < K; k++) cb[i * K + k] = rows.context![r * K + k]!;
-        }
-        const x = fromValues(xb.slice(), [B, dim], dtype);
-        const lp = K > 0 ? fn(refTree(params), x, fromValues(cb.slice(), [B, K], dtype)) : fn(refTree(params), x);
+        const x = fromValues(padRows(rows.x, start, m, B, dim, dtype), [B, dim], dtype);
+        const lp = K > 0 ? fn(refTree(params), x, fromValues(padRows(rows.context!, start, m, B, K, dtype), [B, K], dtype)) : fn(refTree(params), x);
         const values = (await lp.data()) as Float32Array | Float64Array;
         for (let i = 0; i < m; i++) out[start + i] = values[i]!;
       }

@@ -16,7 +16,7 @@
  *    and returned at the end; a non-finite loss stops training and returns them.
  */
 import { blockUntilReady, jit, valueAndGrad, type Array, type JsTree } from "../engine/jax.js";
-import { fromValues, type FloatDType } from "../engine/dtype.js";
+import { fromValues, typedArrayFor, type FloatDType } from "../engine/dtype.js";
 import { ConfigError, ContextError, NonFiniteError, ShapeError } from "../engine/errors.js";
 import { hostRng } from "../engine/random.js";
 import { disposeTree, refTree, setPath } from "../engine/tree.js";
@@ -226,7 +226,7 @@ export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData,
   const rng = hostRng((seed ^ 0x5eed) >>> 0);
   const order = globalThis.Array.from({ length: nTrain }, (_, i) => i);
   let cursor = stepsPerEpoch * batch; // forces a shuffle before the first batch
-  const Typed = dtype === "float64" ? Float64Array : Float32Array;
+  const Typed = typedArrayFor(dtype);
   const { dim } = train;
   const nextBatch = (): { x: Array; c?: Array } => {
     if (cursor + batch > stepsPerEpoch * batch) {
