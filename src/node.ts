@@ -17,3 +17,13 @@ export {
   splitContext,
 } from "./data/tabular.js";
 export { loadModel } from "./model/load.js";
+export {
+  type ImageData,
+  type ImagePart,
+  type ImageLoadOptions,
+  MNIST_FILES,
+  MNIST_SPLIT,
+  readIdxFile,
+  mnistFilesDir,
+  loadImageData,
+} from "./data/image-files.js";

@@ -20,3 +20,7 @@ export { BatchNorm, type BatchNormParams, type BatchNormOptions } from "./batch-
 export type { Bijector, BijectionResult, CallOptions, PassKind, StateUpdates } from "./bijector.js";
 export { Chain, type ChainParams } from "./chain.js";
 export { FixedLinear, type FixedLinearParams } from "./fixed-linear.js";
+export { imageSize, checkImageShape, checkImageBatch, type ImageShape } from "./image.js";
+export { Squeeze, type SqueezeParams, type SqueezeOptions } from "./squeeze.js";
+export { FactorOut, type FactorOutParams, type FactorOutOptions } from "./factor-out.js";
+export { ImageAffineCoupling, type ImageCouplingParams, type ImageCouplingOptions, type ImageMaskKind } from "./image-coupling.js";

@@ -9,6 +9,7 @@ import { ConfigError, ContextError, FileFormatError } from "../engine/errors.js"
 import { TOY_NAMES, sampleToy, toyInfo, type ToyInfo } from "../data/toys.js";
 import { loadTable, splitContext, type Table } from "../data/tabular.js";
 import { writeFileAtomic } from "../io/atomic.js";
+import { loadImageData, type ImagePart } from "../data/image-files.js";
 import type { FlowModel } from "../model/model.js";
 import { UsageError } from "./args.js";
 
@@ -26,6 +27,67 @@ export interface DataSet {
   source: string;
   /** Set when the requested part (e.g. "test") does not exist and the whole table was used. */
   partMissing?: string;
+  /** Image data: x holds the pixel bytes 0..255 (as float64), one flattened image per row. */
+  image?: ImageDataInfo;
+}
+
+/** What an image `--data` adds: the layout, the levels and the labels. */
+export interface ImageDataInfo {
+  /** [C, H, W]. */
+  shape: [number, number, number];
+  /** Discrete levels of a pixel (256). */
+  levels: number;
+  labels?: Uint8Array;
+  /** Number of classes (max label + 1 of the whole file). */
+  classes?: number;
+}
+
+/** The context column name that selects one-hot class labels of image data. */
+export const LABEL_COLUMN = "label";
+
+/**
+ * True when `--data` names image data: "mnist", "fashion-mnist:DIR", or an IDX images file
+ * (`…-idx3-ubyte`, optionally `.gz`, or `.idx`).
+ */
+export function isImageSpec(spec: string): boolean {
+  return spec === "mnist" || spec.startsWith("fashion-mnist:") || /idx\d-ubyte(\.gz)?$/.test(spec) || /\.idx(\.gz)?$/.test(spec);
+}
+
+/**
+ * Image data as a DataSet: the bytes as float64 rows, columns p0…p{D−1}; with the context column
+ * "label", the context is the one-hot label (K = classes; columns label=0 … label=K−1).
+ */
+function resolveImages(spec: string, o: { n?: number; contextColumns?: string[]; part?: string }): DataSet {
+  const part = (o.part ?? "all") as ImagePart;
+  const set = loadImageData(spec, { part, ...(o.n !== undefined ? { n: o.n } : {}) });
+  const [C, H, W] = set.shape;
+  const D = C * H * W;
+  const x = new Float64Array(set.images.length);
+  for (let i = 0; i < x.length; i++) x[i] = set.images[i]!;
+  const out: DataSet = {
+    x,
+    n: set.n,
+    dim: D,
+    columns: Array.from({ length: D }, (_, i) => `p${i}`),
+    source: set.source,
+    image: { shape: set.shape, levels: 256, ...(set.labels ? { labels: set.labels } : {}), ...(set.classes ? { classes: set.classes } : {}) },
+    ...(set.partMissing ? { partMissing: set.partMissing } : {}),
+  };
+  if (o.contextColumns?.length) {
+    if (o.contextColumns.length !== 1 || o.contextColumns[0] !== LABEL_COLUMN)
+      throw new UsageError(`--context-column: image data can be conditioned on "${LABEL_COLUMN}" (one-hot class labels) only, got ${o.contextColumns.join(",")}`);
+    if (!set.labels || !set.classes) throw new FileFormatError(`${spec}: no labels file was found, so there is no "${LABEL_COLUMN}" to condition on`);
+    out.context = oneHot(set.labels, set.classes);
+    out.contextColumns = Array.from({ length: set.classes }, (_, k) => `${LABEL_COLUMN}=${k}`);
+  }
+  return out;
+}
+
+/** One-hot rows of K values for integer labels 0..K−1. */
+export function oneHot(labels: ArrayLike<number>, K: number): Float64Array {
+  const out = new Float64Array(labels.length * K);
+  for (let i = 0; i < labels.length; i++) out[i * K + labels[i]!] = 1;
+  return out;
 }
 
 /** True when the text names a built-in toy. */
@@ -40,8 +102,9 @@ export function isToyName(text: string): boolean {
  */
 export function resolveData(
   spec: string,
-  o: { n: number; seed: number; contextColumns?: string[]; part?: string },
+  o: { n: number; seed: number; contextColumns?: string[]; part?: string; imageCount?: number },
 ): DataSet {
+  if (isImageSpec(spec)) return resolveImages(spec, { ...o, n: o.imageCount });
   if (isToyName(spec)) {
     if (o.contextColumns?.length) throw new UsageError(`--context-column needs a table file; ${spec} is a toy without columns`);
     const x = sampleToy(spec, o.n, o.seed);
@@ -49,7 +112,7 @@ export function resolveData(
   }
   if (!existsSync(spec)) {
     throw new FileFormatError(
-      `${spec}: no such file, and not a toy name (toys: ${TOY_NAMES.join(", ")})`,
+      `${spec}: no such file, and not a toy name (toys: ${TOY_NAMES.join(", ")}) or image data (mnist, fashion-mnist:DIR, an …-idx3-ubyte[.gz] file)`,
     );
   }
   const { table, partMissing } = loadPart(spec, o.part);

@@ -31,3 +31,14 @@ export {
   gmmLogDensity,
   gmmEntropy,
 } from "./gmm.js";
+export {
+  type Dequantization,
+  checkDequantization,
+  checkLevels,
+  dequantize,
+  dequantizeSeeded,
+  bitsPerDim,
+  logitLogDet,
+  EVAL_NOISE_SEED,
+} from "./dequantize.js";
+export { type IdxArray, type IdxDType, type ImageSet, parseIdx, imagesFromIdx, takeImages } from "./idx.js";

@@ -9,4 +9,5 @@ export {
 } from "./conditional-diag-normal.js";
 export { MixtureOfGaussians, type MixtureOfGaussiansParams } from "./mixture-of-gaussians.js";
 export { UniformBox, type UniformBoxParams } from "./uniform-box.js";
+export { StandardLogistic, type StandardLogisticParams } from "./standard-logistic.js";
 export { Flow, type FlowParams } from "./flow.js";

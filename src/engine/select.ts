@@ -38,3 +38,25 @@ export function placeColumns(y: Array, idx: readonly number[], dim: number): Arr
   return np.matmul(y, selectionMatrix(dim, idx, y.dtype).transpose());
 }
 
+
+/**
+ * The P equal column blocks of x ([N, P·k] → P arrays [N, k], consumes x): block j is
+ * Σ_i [i = j]·x3[:, i, :] with x3 = x as [N, P, k], a one-hot weighted sum over the block axis
+ * (exact, O(N·P·k), correct gradients under jit), never a slice. Joining blocks back is
+ * `np.concatenate(blocks, 1)`, whose gradient is right under jit (conformance test).
+ */
+export function splitColumnBlocks(x: Array, P: number): Array[] {
+  const [N, width] = [x.shape[0]!, x.shape[x.ndim - 1]!];
+  if (P === 1) return [x];
+  const k = width / P;
+  const x3 = x.reshape([N, P, k]);
+  const Typed = String(x.dtype) === "float64" ? Float64Array : Float32Array;
+  const out: Array[] = [];
+  for (let j = 0; j < P; j++) {
+    const e = new Typed(P);
+    e[j] = 1;
+    const onehot = np.array(e, { shape: [P, 1], dtype: x.dtype });
+    out.push((j === P - 1 ? x3 : x3.ref).mul(onehot).sum(1));
+  }
+  return out;
+}

@@ -41,6 +41,13 @@ import { InverseAutoregressive } from "../bijectors/inverse-autoregressive.js";
 import { Permutation } from "../bijectors/permutation.js";
 import { BatchNorm } from "../bijectors/batch-norm.js";
 import { Rescale } from "../bijectors/rescale.js";
+import { Logit } from "../bijectors/logit.js";
+import { Invert } from "../bijectors/invert.js";
+import { Squeeze } from "../bijectors/squeeze.js";
+import { FactorOut } from "../bijectors/factor-out.js";
+import { ImageAffineCoupling } from "../bijectors/image-coupling.js";
+import { checkImageShape, imageSize, type ImageShape } from "../bijectors/image.js";
+import { StandardLogistic } from "../distributions/standard-logistic.js";
 import type { Distribution } from "../distributions/distribution.js";
 import { StandardNormal } from "../distributions/standard-normal.js";
 import { DiagNormal } from "../distributions/diag-normal.js";
@@ -51,6 +58,7 @@ import { Flow } from "../distributions/flow.js";
 import {
   FLOW_KINDS,
   type BaseConfig,
+  type ConditionerKind,
   type FlowConfig,
   type FlowKind,
   type MaskKind,
@@ -81,8 +89,13 @@ const CONFIG_KEYS: readonly (keyof FlowConfig)[] = [
   "rescale",
   "seed",
   "dtype",
+  "image",
+  "logit",
+  "conditioner",
+  "scales",
 ];
 const MASKS: readonly MaskKind[] = ["half", "alternating"];
+const CONDITIONERS: readonly ConditionerKind[] = ["mlp", "resnet"];
 const PERMUTATIONS: readonly PermutationKind[] = ["none", "reverse", "random"];
 const BASE_KINDS: readonly BaseConfig["kind"][] = [
   "standard-normal",
@@ -90,6 +103,7 @@ const BASE_KINDS: readonly BaseConfig["kind"][] = [
   "conditional-diag-normal",
   "mixture-of-gaussians",
   "uniform",
+  "standard-logistic",
 ];
 /** Default hidden widths of a conditional-diag-normal base. */
 const DEFAULT_BASE_HIDDEN = [32];
@@ -106,18 +120,33 @@ export function normalizeConfig(config: unknown): NormalizedFlowConfig {
   rejectUnknownKeys(c, CONFIG_KEYS, "config");
   const flow = oneOf(c.flow, FLOW_KINDS, "flow");
   const coupling = flow === "nice" || flow === "realnvp";
-  const dim = integer(c.dim, "dim", coupling ? 2 : 1);
+  const image = c.image === undefined || c.image === null ? null : imageShapeField(c.image);
+  const dim = image && c.dim === undefined ? imageSize(image) : integer(c.dim, "dim", coupling ? 2 : 1);
+  if (image && dim !== imageSize(image))
+    throw new ConfigError(`dim: expected ${imageSize(image)} = C·H·W for image [${image.join(", ")}], got ${dim}`);
+  const multiScale = image !== null && flow === "realnvp";
   const layers = integer(c.layers, "layers", 1);
   const hidden = hiddenSizes(c.hidden);
   const activation = c.activation === undefined ? "relu" : oneOf(c.activation, ACTIVATIONS, "activation");
-  const mask = c.mask === undefined ? "half" : oneOf(c.mask, MASKS, "mask");
+  const mask = c.mask === undefined ? (c.image !== undefined && c.image !== null ? "alternating" : "half") : oneOf(c.mask, MASKS, "mask");
   const permutation =
     c.permutation === undefined ? (coupling ? "none" : "reverse") : oneOf(c.permutation, PERMUTATIONS, "permutation");
   const batchNorm = c.batchNorm === undefined ? false : boolean(c.batchNorm, "batchNorm");
   if (batchNorm && flow === "nice")
     throw new ConfigError(`batchNorm: expected false for nice (a volume-preserving architecture), got true`);
   const contextDim = c.contextDim === undefined ? 0 : integer(c.contextDim, "contextDim", 0);
-  const base = baseConfig(c.base, dim, contextDim);
+  const base = c.base === undefined && image && flow === "nice" ? { kind: "standard-logistic" as const } : baseConfig(c.base, dim, contextDim);
+  const conditioner = c.conditioner === undefined ? (multiScale ? "resnet" : "mlp") : oneOf(c.conditioner, CONDITIONERS, "conditioner");
+  if (conditioner === "resnet" && !multiScale)
+    throw new ConfigError(`conditioner: "resnet" needs a realnvp on images (config.image), got flow ${JSON.stringify(flow)}${image ? "" : " without an image"}`);
+  if (multiScale && conditioner !== "resnet")
+    throw new ConfigError(`conditioner: an image realnvp is multi-scale with residual conv conditioners; expected "resnet", got ${JSON.stringify(conditioner)}`);
+  if (conditioner === "resnet" && hidden.some((h) => h !== hidden[0]))
+    throw new ConfigError(`hidden: a resnet conditioner has one entry per residual block, all the same number of feature maps, got [${hidden.join(", ")}]`);
+  const scales = c.scales === undefined ? 2 : integer(c.scales, "scales", 1, 8);
+  if (multiScale) checkScales(image!, scales);
+  const logitDefault = image === null ? null : flow === "realnvp" ? 0.05 : flow === "nice" ? null : 1e-6;
+  const logit = c.logit === undefined ? logitDefault : c.logit === null ? null : logitAlpha(c.logit);
   const scaleBound = c.scaleBound === undefined ? DEFAULT_SCALE_BOUND : positiveNumber(c.scaleBound, "scaleBound");
   const rescale = c.rescale === undefined ? flow === "nice" : boolean(c.rescale, "rescale");
   const seed = c.seed === undefined ? 0 : integer(c.seed, "seed", 0, 0xffffffff);
@@ -137,7 +166,21 @@ export function normalizeConfig(config: unknown): NormalizedFlowConfig {
     rescale,
     seed,
     dtype,
+    image,
+    logit,
+    conditioner,
+    scales,
   };
+}
+
+/** An image realnvp needs H and W divisible by 2^(scales − 1) (one squeeze between scales). */
+function checkScales(image: readonly [number, number, number], scales: number): void {
+  const f = 2 ** (scales - 1);
+  const [, H, W] = image;
+  if (H % f !== 0 || W % f !== 0)
+    throw new ConfigError(`scales: ${scales} scales squeeze ${scales - 1} times, so height and width must be divisible by ${f}; image [${image.join(", ")}]`);
+  if ((H / f) * (W / f) < 2)
+    throw new ConfigError(`scales: with ${scales} scales the last one is ${H / f}×${W / f} pixels, too small for a checkerboard coupling; use fewer scales`);
 }
 
 /**
@@ -197,14 +240,53 @@ export function buildBase(c: NormalizedFlowConfig): Distribution {
       return new MixtureOfGaussians(c.dim, b.components);
     case "uniform":
       return new UniformBox(b.low, b.high);
+    case "standard-logistic":
+      return new StandardLogistic(c.dim);
   }
 }
 
 /** The bijector layers of a normalised config, in forward (z → x) order. */
 export function buildLayers(c: NormalizedFlowConfig): Bijector[] {
+  const layers = c.image !== null && c.flow === "realnvp" ? multiScaleLayers(c, c.image, 0) : vectorLayers(c);
+  // the logit preprocessing touches the data: last in forward order; its inverse is x → logit(α + (1 − 2α)x)
+  if (c.logit !== null) layers.push(new Invert(new Logit({ dim: c.dim, alpha: c.logit })));
+  return layers;
+}
+
+/**
+ * RealNVP's multi-scale architecture on images [C, H, W], in forward (z → x) order, from scale
+ * `s` down. The normalising direction (data → noise) meets, at a scale before the last:
+ * `layers` checkerboard couplings (parities 0, 1, 0, …), a squeeze, `layers` channel couplings
+ * (parities 0, 1, 0, …) and a factor-out whose inner flow is the next scale on the kept half;
+ * at the last scale `layers + 1` checkerboard couplings. The list is built in that order and
+ * reversed.
+ */
+function multiScaleLayers(c: NormalizedFlowConfig, shape: ImageShape, s: number): Bijector[] {
+  const coupling = (sh: ImageShape, mask: "checkerboard" | "channel", i: number): Bijector =>
+    new ImageAffineCoupling({ shape: sh, mask, parity: (i % 2) as 0 | 1, width: c.hidden[0]!, blocks: c.hidden.length, contextDim: c.contextDim });
+  const normalising: Bijector[] = [];
+  if (s === c.scales - 1) {
+    for (let i = 0; i <= c.layers; i++) normalising.push(coupling(shape, "checkerboard", i));
+  } else {
+    for (let i = 0; i < c.layers; i++) normalising.push(coupling(shape, "checkerboard", i));
+    const squeeze = new Squeeze({ shape });
+    normalising.push(squeeze);
+    const sq = squeeze.outShape;
+    for (let i = 0; i < c.layers; i++) normalising.push(coupling(sq, "channel", i));
+    const kept: ImageShape = [sq[0] / 2, sq[1], sq[2]];
+    const inner = multiScaleLayers(c, kept, s + 1);
+    normalising.push(new FactorOut({ shape: sq, inner: inner.length === 1 ? inner[0]! : new Chain(inner) }));
+  }
+  return normalising.reverse();
+}
+
+/** The layers of the vector families (and of nice/maf/iaf on flattened images), in forward order. */
+function vectorLayers(c: NormalizedFlowConfig): Bijector[] {
   const D = c.dim;
   const common = { dim: D, hidden: c.hidden, activation: c.activation, contextDim: c.contextDim };
-  const flip = (l: number): boolean => c.permutation === "none" && l % 2 === 1;
+  // Images: parities counted from the data side (the first layer the data meets is unflipped), as
+  // in the NICE and RealNVP papers; vectors keep the forward-order count of the earlier releases.
+  const flip = (l: number): boolean => c.permutation === "none" && (c.image !== null ? c.layers - 1 - l : l) % 2 === 1;
   const main = (l: number): Bijector => {
     switch (c.flow) {
       case "nice":
@@ -258,10 +340,15 @@ export function describe(config: FlowConfig | NormalizedFlowConfig): string {
         : b.kind === "conditional-diag-normal"
           ? `conditional-diag-normal (hidden [${(b.hidden ?? DEFAULT_BASE_HIDDEN).join(", ")}], ${c.activation})`
           : b.kind;
+  const multiScale = c.image !== null && c.flow === "realnvp";
+  const head = multiScale
+    ? `realnvp, images [${c.image!.join(", ")}]: ${c.scales} scales of ${c.layers} checkerboard + squeeze + ${c.layers} channel affine couplings and a factor-out of half the channels, ${c.layers + 1} checkerboard couplings at the last scale (resnet conditioners: ${c.hidden.length} residual blocks of ${c.hidden[0]} feature maps, w·tanh log-scales)`
+    : `${c.flow}, D = ${c.dim}${c.image ? ` (images [${c.image.join(", ")}] flattened)` : ""}: ${c.layers} × ${kind} (${details.join(", ")})`;
   const lines = [
-    `${c.flow}, D = ${c.dim}: ${c.layers} × ${kind} (${details.join(", ")})`,
+    head,
     ...(between.length && c.layers > 1 ? [`  between layers: ${between.join(", ")}`] : []),
     ...(c.rescale ? ["  rescale (diagonal scaling) at the base end"] : []),
+    ...(c.logit !== null ? [`  logit preprocessing at the data end: y = logit(${c.logit} + (1 − 2·${c.logit})·x), its log-det in log p(x)`] : []),
     `  base: ${base}; ${c.contextDim ? `conditional (context size ${c.contextDim})` : "unconditional"}; ${c.dtype}`,
     `  sampling: ${passText(flow.bijector.forwardPass)}; density: ${passText(flow.bijector.inversePass)}`,
   ];
@@ -320,6 +407,15 @@ function hiddenSizes(v: unknown): number[] {
   return v.slice() as number[];
 }
 
+function imageShapeField(v: unknown): [number, number, number] {
+  return checkImageShape(v, "image").slice() as [number, number, number];
+}
+
+function logitAlpha(v: unknown): number {
+  if (typeof v === "number" && v >= 0 && v < 0.5) return v;
+  throw new ConfigError(`logit: expected null (no logit layer) or α, a number in [0, 0.5), got ${show(v)}`);
+}
+
 function finiteArray(v: unknown, field: string, length: number): number[] {
   if (!Array.isArray(v) || v.length !== length || v.some((x) => typeof x !== "number" || !Number.isFinite(x)))
     throw new ConfigError(`${field}: expected an array of ${length} finite numbers (one per dimension), got ${show(v)}`);
@@ -333,6 +429,7 @@ function baseConfig(v: unknown, dim: number, contextDim: number): BaseConfig {
   switch (kind) {
     case "standard-normal":
     case "diag-normal":
+    case "standard-logistic":
       rejectUnknownKeys(b, ["kind"], "base");
       return { kind };
     case "conditional-diag-normal": {

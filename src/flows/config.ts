@@ -20,10 +20,15 @@ export type BaseConfig =
    */
   | { kind: "conditional-diag-normal"; hidden?: number[] }
   | { kind: "mixture-of-gaussians"; components: number }
+  /** Independent standard logistic coordinates (NICE's base for images). */
+  | { kind: "standard-logistic" }
   | { kind: "uniform"; low: number[]; high: number[] };
 
 /** Coupling masks: which dimensions pass unchanged and condition the others. */
 export type MaskKind = "half" | "alternating";
+
+/** Conditioner networks: MLPs on the flat vector, or convolutional residual networks on images. */
+export type ConditionerKind = "mlp" | "resnet";
 
 /** Permutation inserted between layers. */
 export type PermutationKind = "none" | "reverse" | "random";
@@ -31,8 +36,8 @@ export type PermutationKind = "none" | "reverse" | "random";
 export interface FlowConfig {
   /** Architecture family. */
   flow: FlowKind;
-  /** Data dimension D. */
-  dim: number;
+  /** Data dimension D (required, except for images where it is C·H·W). */
+  dim?: number;
   /** Number of coupling (nice/realnvp) or MADE (maf/iaf) layers. */
   layers: number;
   /** Hidden layer widths of every conditioner network. */
@@ -63,4 +68,30 @@ export interface FlowConfig {
   seed?: number;
   /** Float dtype of the parameters. Default "float32". */
   dtype?: FloatDType;
+  /**
+   * Image layout [C, H, W] of the data (each row is an image flattened row-major, so dim = C·H·W;
+   * `dim` may then be left out). Default null (vectors). With an image:
+   *  - realnvp is RealNVP's multi-scale architecture (Dinh et al. 2017; CONFIGS-IMAGES.md C5):
+   *    at every scale but the last, `layers` checkerboard couplings, a squeeze, `layers` channel
+   *    couplings and a factor-out of half the channels; at the last scale `layers + 1`
+   *    checkerboard couplings. Its conditioners are residual conv nets (`conditioner`).
+   *  - nice, maf and iaf work on the flattened image (C6 is nice with 4 layers); coupling
+   *    parities are counted from the data side, as in the papers (layer 0, the first one the data
+   *    meets, has the unflipped mask).
+   */
+  image?: [number, number, number] | null;
+  /**
+   * α of a logit preprocessing layer at the data end: the flow models y = logit(α + (1 − 2α)x) of
+   * data x in [0, 1], and the layer's log-det is part of log p(x). Default: 0.05 for an image
+   * realnvp (RealNVP's choice), 1e-6 for an image maf/iaf (the MAF paper's λ), otherwise null (none).
+   */
+  logit?: number | null;
+  /**
+   * Conditioner networks. "resnet" (realnvp on images only): `hidden` lists one entry per residual
+   * block, all equal, the number of feature maps (C5: [32, 32], 2 blocks of 32 maps). Default
+   * "resnet" for an image realnvp, else "mlp".
+   */
+  conditioner?: ConditionerKind;
+  /** Scales of an image realnvp (squeeze + factor-out between scales). Default 2. */
+  scales?: number;
 }

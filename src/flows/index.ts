@@ -2,6 +2,7 @@
 export {
   FLOW_KINDS,
   type BaseConfig,
+  type ConditionerKind,
   type FlowConfig,
   type FlowKind,
   type MaskKind,

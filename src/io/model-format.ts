@@ -10,7 +10,8 @@
  *     dtype           "float32" | "float64"
  *     preprocessing   JSON: {"kind":"standardize","mean":[...],"std":[...]} or null
  *     context         JSON: {"dim":K,"columns":[...]|null,"mean":[...]|null,"std":[...]|null} or null
- *     data            JSON: {"columns":[...]|null,"source":string|null,"discrete":boolean} or null
+ *     data            JSON: {"columns":[...]|null,"source":string|null,"discrete":boolean,
+ *                           "dequantization":{"kind":"uniform","levels":L}|null} or null
  *     training        JSON: the training record (steps, best validation loss, seed, wall time ...) or null
  *     createdAt       ISO 8601 time of writing
  *     tensorsCrc32    CRC-32 of the tensors' little-endian bytes, concatenated in sorted name order
@@ -21,6 +22,7 @@
  * shape or dtype for the config. This module is pure (no file system: it runs in the browser);
  * model-file.ts reads and writes files.
  */
+import { checkDequantization, type Dequantization } from "../data/dequantize.js";
 import { ConfigError, FileFormatError } from "../engine/errors.js";
 import { jaxDType, type FloatDType } from "../engine/dtype.js";
 import { np } from "../engine/jax.js";
@@ -64,8 +66,13 @@ export interface DataInfo {
   columns: string[] | null;
   /** Toy name or file path, or null. */
   source: string | null;
-  /** The values were all integers (bits per dimension are meaningful). */
+  /** The values were all integers. */
   discrete: boolean;
+  /**
+   * How the integer data were dequantised for training, x = (b + u)/levels, or null: the model's
+   * density is then on [0, 1]^D and bits/dim in the discrete space are meaningful.
+   */
+  dequantization: Dequantization | null;
 }
 
 /** What training did, in the DATA's units (log-likelihoods include the standardisation). */
@@ -328,5 +335,13 @@ function parseData(v: unknown, dim: number, bad: (w: string) => FileFormatError)
   const columns = o.columns ?? null;
   if (columns !== null && (!Array.isArray(columns) || columns.length !== dim || columns.some((c) => typeof c !== "string")))
     throw bad(`corrupt metadata (data.columns must hold ${dim} names)`);
-  return { columns, source: typeof o.source === "string" ? o.source : null, discrete: o.discrete === true };
+  let dequantization: Dequantization | null = null;
+  if (o.dequantization !== undefined && o.dequantization !== null) {
+    try {
+      dequantization = checkDequantization(o.dequantization, "data.dequantization");
+    } catch {
+      throw bad(`corrupt metadata (data.dequantization must be {"kind":"uniform","levels":L} or null)`);
+    }
+  }
+  return { columns, source: typeof o.source === "string" ? o.source : null, discrete: o.discrete === true, dequantization };
 }

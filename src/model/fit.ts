@@ -27,8 +27,16 @@ export type FitConfig = Omit<FlowConfig, "dim"> & { dim?: number };
 
 /** Options of `fit`: those of trainFlow, plus preprocessing and provenance. */
 export interface FitOptions extends Omit<TrainOptions, "validation" | "dtype"> {
-  /** Standardise each dimension with the training rows' mean and std. Default true. */
+  /**
+   * Standardise each dimension with the training rows' mean and std. Default true, except for
+   * images and dequantised data (a logit layer in the config is their preprocessing).
+   */
   standardize?: boolean;
+  /**
+   * Explicit validation rows (then nothing is held out of `data`): e.g. MNIST's standard
+   * 50,000 / 10,000 split.
+   */
+  validation?: Rows;
   /** Standardise the context columns too (does not change log p). Default true. */
   standardizeContext?: boolean;
   /** Context rows of a conditional flow (n rows of K values), when `data` does not carry them. */
@@ -127,11 +135,21 @@ export async function fit(config: FitConfig, data: FitData, options: FitOptions 
   const vf = options.validationFraction ?? 0.1;
   if (!(vf >= 0 && vf < 1)) throw new ConfigError(`validationFraction: expected a number in [0, 1), got ${vf}`);
   const all: Rows = contextFlat ? { x, n, dim, context: contextFlat } : { x, n, dim };
-  const split = vf > 0 ? splitRows(all, { validationFraction: vf, seed }) : { train: all, validation: undefined };
+  if (options.validation) {
+    const v = options.validation;
+    if (v.dim !== dim) throw new ShapeError(`validation: expected ${dim} columns (the data's), got ${v.dim}`);
+    if ((v.context === undefined) !== (contextFlat === undefined) || (v.context && v.context.length !== v.n * K))
+      throw new ContextError(`validation: expected a context of ${K} columns per row like the data's, got ${v.context ? v.context.length / Math.max(1, v.n) : "none"}`);
+  }
+  const split = options.validation
+    ? { train: all, validation: options.validation }
+    : vf > 0
+      ? splitRows(all, { validationFraction: vf, seed })
+      : { train: all, validation: undefined };
   const train = split.train;
   const validation = split.validation && split.validation.n > 0 ? split.validation : undefined;
 
-  const standardize = options.standardize ?? true;
+  const standardize = options.standardize ?? (options.dequantize === undefined && (config.image ?? null) === null);
   const pre: StandardizationRecord | null = standardize ? { kind: "standardize", ...fitStandardization(train.x, train.n, dim) } : null;
   const ctxStd = K > 0 && (options.standardizeContext ?? true) ? fitStandardization(train.context!, train.n, K) : null;
   const prepare = (rows: Rows): Rows => {
@@ -145,7 +163,7 @@ export async function fit(config: FitConfig, data: FitData, options: FitOptions 
   // ---- build, init, train
   const { flow, config: normalized } = build({ ...config, dim, contextDim, seed: config.seed ?? seed } as FlowConfig);
   const params = flow.init(keyFromSeed(normalized.seed), normalized.dtype);
-  const { onProgress, standardize: _s, standardizeContext: _sc, context: _c, columns, contextColumns, source, ...trainOptions } = options;
+  const { onProgress, standardize: _s, standardizeContext: _sc, context: _c, validation: _v, columns, contextColumns, source, ...trainOptions } = options;
   const result = await trainFlow(flow, params, prepare(train), {
     ...trainOptions,
     seed,
@@ -184,7 +202,12 @@ export async function fit(config: FitConfig, data: FitData, options: FitOptions 
   };
   const contextInfo: ContextInfo | null =
     K > 0 ? { dim: K, columns: contextColumns ?? null, mean: ctxStd?.mean ?? null, std: ctxStd?.std ?? null } : null;
-  const dataInfo: DataInfo = { columns: columns ?? null, source: source ?? null, discrete: isDiscrete(x) };
+  const dataInfo: DataInfo = {
+    columns: columns ?? null,
+    source: source ?? null,
+    discrete: isDiscrete(x),
+    dequantization: options.dequantize ?? null,
+  };
   return new FlowModel(flow, result.params, { config: normalized, preprocessing: pre, context: contextInfo, data: dataInfo, training });
 }
 

@@ -25,6 +25,7 @@ import { checkRows, contextWidth, splitRows, type Rows } from "../data/split.js"
 import { adamInit, adamUpdate, disposeAdamState, paramsDType, validateAdamHyper, type AdamState } from "./adam.js";
 import { learningRate, parseSchedule, type Schedule } from "./schedules.js";
 import { makeEvaluator, meanAndStdError } from "./evaluate.js";
+import { checkDequantization, checkLevels, dequantizeSeeded, EVAL_NOISE_SEED, type Dequantization } from "../data/dequantize.js";
 
 /** Training data: n rows of dim values (row-major), optionally with n rows of context. */
 export type TrainData = Rows;
@@ -90,6 +91,12 @@ export interface TrainOptions {
   onProgress?: (event: ProgressEvent) => void;
   /** Abort training (the best params so far are returned, stopReason "aborted"). */
   signal?: AbortSignal;
+  /**
+   * Uniform dequantisation of discrete data (data/dequantize.ts): the rows hold integer levels b,
+   * every training batch is x = (b + u)/L with fresh noise u, and the validation rows are
+   * dequantised once with a fixed seed, so validation losses are comparable across evaluations.
+   */
+  dequantize?: Dequantization;
 }
 
 export type StopReason = "completed" | "early-stopped" | "diverged" | "aborted";
@@ -147,6 +154,11 @@ export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData,
     checkData(flow, data, "data");
     if (o.validation) checkData(flow, o.validation, "validation");
     validateAdamHyper(o);
+    if (o.dequantize !== undefined) {
+      const L = checkDequantization(o.dequantize).levels;
+      checkLevels(data.x, L, data.dim, "data");
+      if (o.validation) checkLevels(o.validation.x, L, o.validation.dim, "validation");
+    }
   } catch (e) {
     disposeTree(params);
     throw e;
@@ -185,6 +197,9 @@ export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData,
     throw e;
   }
   const monitor = validation ? "validation" : "train";
+  const levels = o.dequantize?.levels;
+  if (validation && levels !== undefined)
+    validation = { ...validation, x: dequantizeSeeded(validation.x, levels, (seed + EVAL_NOISE_SEED) >>> 0) };
 
   // --- compiled functions
   const K = flow.contextDim;
@@ -224,6 +239,8 @@ export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData,
 
   // --- batches: a seeded shuffle per epoch, fixed batch size
   const rng = hostRng((seed ^ 0x5eed) >>> 0);
+  const noise = hostRng((seed ^ 0xde9a) >>> 0); // dequantisation noise, its own stream
+  const invLevels = levels === undefined ? 0 : 1 / levels;
   const order = globalThis.Array.from({ length: nTrain }, (_, i) => i);
   let cursor = stepsPerEpoch * batch; // forces a shuffle before the first batch
   const Typed = typedArrayFor(dtype);
@@ -240,7 +257,8 @@ export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData,
     const cb = K > 0 ? new Typed(batch * K) : undefined;
     for (let i = 0; i < batch; i++) {
       const r = order[cursor + i]!;
-      for (let d = 0; d < dim; d++) xb[i * dim + d] = train.x[r * dim + d]!;
+      if (levels === undefined) for (let d = 0; d < dim; d++) xb[i * dim + d] = train.x[r * dim + d]!;
+      else for (let d = 0; d < dim; d++) xb[i * dim + d] = (train.x[r * dim + d]! + noise()) * invLevels;
       if (cb) for (let k = 0; k < K; k++) cb[i * K + k] = train.context![r * K + k]!;
     }
     cursor += batch;

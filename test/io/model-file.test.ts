@@ -27,7 +27,7 @@ function makeModel(dtype: "float32" | "float64" = "float32"): FlowModel {
     config,
     preprocessing: { kind: "standardize", mean: [0.5, -1.25, 3], std: [2, 0.3, 1.7] },
     context: null,
-    data: { columns: ["a", "b", "c"], source: "unit test", discrete: false },
+    data: { columns: ["a", "b", "c"], source: "unit test", discrete: false, dequantization: null },
     training: {
       steps: 10,
       bestStep: 10,

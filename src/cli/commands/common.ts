@@ -15,8 +15,13 @@ export const MODEL_FLAG = {
   description: "a model file written by 'nflow train'",
 } as const satisfies FlagSpec;
 
-/** Rows per slice between two progress updates. */
-export const SLICE_ROWS = 4096;
+/** Values per slice between two progress updates (4096 rows of 2-D data … 167 images of 784 pixels). */
+export const SLICE_VALUES = 2 ** 17;
+
+/** Rows per slice for rows of `width` values: between 64 and 4096. */
+export function sliceRows(width: number): number {
+  return Math.min(4096, Math.max(64, Math.floor(SLICE_VALUES / width)));
+}
 
 /** Loads `--model` (FileFormatError with one line on any problem). */
 export async function openModel(path: string, out: Output): Promise<FlowModel> {
@@ -41,8 +46,9 @@ export function inSlices(
 ): Float64Array {
   const result = new Float64Array(n * outWidth);
   const progress = out.progress({ label, total: n, unit: "row" });
-  for (let start = 0; start < n; start += SLICE_ROWS) {
-    const m = Math.min(SLICE_ROWS, n - start);
+  const rows = sliceRows(width);
+  for (let start = 0; start < n; start += rows) {
+    const m = Math.min(rows, n - start);
     const xs = x.subarray(start * width, (start + m) * width);
     const cs = context?.subarray(start * contextWidth, (start + m) * contextWidth);
     const r = fn(xs, cs);

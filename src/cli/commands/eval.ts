@@ -5,20 +5,30 @@
  */
 import { defineCommand } from "../args.js";
 import { ExitCode, runCommand } from "../output.js";
-import { resolveData } from "../data.js";
+import { LABEL_COLUMN, resolveData } from "../data.js";
 import { meanAndStdError } from "../../train/evaluate.js";
+import { bitsPerDim, checkLevels, dequantizeSeeded, EVAL_NOISE_SEED, logitLogDet } from "../../data/dequantize.js";
+import type { FlowModel } from "../../model/model.js";
 import { inSlices, MODEL_FLAG, openModel } from "./common.js";
 
 export const evalSpec = defineCommand({
   name: "eval",
-  summary: "Mean test log-likelihood of a model (nats; bits/dim for discrete data; KL gap for toys with a known entropy).",
+  summary: "Mean test log-likelihood of a model (nats; bits/dim of dequantised discrete data such as images; KL gap for toys with a known entropy).",
   flags: {
     model: MODEL_FLAG,
-    data: { type: "string", required: true, placeholder: "toy|file", description: "a toy name (fresh test samples) or a table file (a folder with meta.json: its test part)" },
-    n: { type: "integer", min: 1, defaultText: "20000 toy samples; every row of a file", description: "number of test rows" },
+    data: { type: "string", required: true, placeholder: "toy|file|images", description: "a toy name (fresh test samples), a table file (a folder with meta.json: its test part), or images (mnist, fashion-mnist:DIR: the 10,000 test images; an …-idx3-ubyte[.gz] file)" },
+    n: { type: "integer", min: 1, defaultText: "20000 toy samples; every row of a file or every test image", description: "number of test rows" },
     seed: { type: "integer", min: 0, defaultText: "training seed + 1000003", description: "seed of the toy test samples (differs from the training samples)" },
   },
-  notes: ["Example:", "  nflow eval --model moons.nflow --data moons --n 20000"],
+  notes: [
+    "Examples:",
+    "  nflow eval --model moons.nflow --data moons --n 20000",
+    "  nflow eval --model mnist-realnvp.nflow --data mnist",
+    "",
+    "Dequantised models (images): the test pixels b are evaluated at x = (b + u)/256 with a fixed noise",
+    "seed, and bits/dim = (NLL_x + D·log 256)/(D·ln 2) is in the discrete pixel space; with a logit layer",
+    "the logit-space log-likelihood (the MAF paper's figure) is reported too.",
+  ],
 });
 
 export async function run(argv: string[]): Promise<number> {
@@ -27,8 +37,14 @@ export async function run(argv: string[]): Promise<number> {
     const model = await openModel(v.model, out);
     try {
       const seed = v.seed ?? ((model.training?.seed ?? 0) + 1000003) >>> 0;
-      const contextColumns = model.contextInfo?.columns ?? undefined;
-      const data = resolveData(v.data, { n: v.n ?? 20000, seed, part: "test", ...(contextColumns ? { contextColumns } : {}) });
+      const contextColumns = evalContextColumns(model);
+      const data = resolveData(v.data, {
+        n: v.n ?? 20000,
+        seed,
+        part: "test",
+        ...(v.n !== undefined ? { imageCount: v.n } : {}),
+        ...(contextColumns ? { contextColumns } : {}),
+      });
       const n = data.toy ? data.n : Math.min(data.n, v.n ?? data.n);
       if (data.partMissing)
         out.warn(`${v.data} has no "${data.partMissing}" part: evaluating on all its rows, which may include rows the model trained on`);
@@ -37,12 +53,15 @@ export async function run(argv: string[]): Promise<number> {
       const K = model.contextDim;
       if (K > 0 && !data.context)
         return out.fail(`${v.data}: this model is conditional; the file needs its context column(s)`, ExitCode.BadInput);
-      const lp = inSlices(out, "evaluating", n, data.dim, data.x.subarray(0, n * data.dim), data.context?.subarray(0, n * K), K, 1, (x, c) =>
-        model.logProb(x, c),
-      );
+      const dq = model.dataInfo?.dequantization ?? null;
+      const raw = data.x.subarray(0, n * data.dim);
+      if (dq) checkLevels(raw, dq.levels, data.dim, v.data);
+      // the fixed evaluation noise: every evaluation of this model on these data sees the same x
+      const x = dq ? dequantizeSeeded(raw, dq.levels, EVAL_NOISE_SEED) : raw;
+      const lp = inSlices(out, "evaluating", n, data.dim, x, data.context?.subarray(0, n * K), K, 1, (xs, c) => model.logProb(xs, c));
       const { mean, se } = meanAndStdError(lp);
       let discrete = true;
-      for (let i = 0; i < n * data.dim && discrete; i++) discrete = Number.isInteger(data.x[i]!);
+      for (let i = 0; i < n * data.dim && discrete; i++) discrete = Number.isInteger(raw[i]!);
       const result: Record<string, unknown> = {
         model: v.model,
         data: data.source,
@@ -56,9 +75,21 @@ export async function run(argv: string[]): Promise<number> {
         `  mean log-likelihood  ${mean.toFixed(4)} ± ${se.toFixed(4)} nats`,
         `  NLL                  ${(-mean).toFixed(4)} nats`,
       ];
-      if (discrete) {
-        result.bitsPerDim = -mean / (data.dim * Math.LN2);
-        lines.push(`  bits/dim             ${(result.bitsPerDim as number).toFixed(4)}`);
+      if (dq) {
+        result.dequantization = dq;
+        result.bitsPerDim = bitsPerDim(mean, data.dim, dq.levels);
+        lines.push(`  bits/dim             ${(result.bitsPerDim as number).toFixed(4)} (discrete ${dq.levels}-level space, ± ${(se / (data.dim * Math.LN2)).toFixed(4)})`);
+        const alpha = model.config.logit;
+        if (alpha !== null) {
+          const { mean: ldj } = meanAndStdError(logitLogDet(x, n, data.dim, alpha));
+          result.meanLogLikelihoodLogit = mean - ldj;
+          lines.push(`  logit-space log q(y) ${(mean - ldj).toFixed(4)} nats (y = logit(${alpha} + (1 − 2·${alpha})·x))`);
+        }
+        lines[1] += " (density of the dequantised data on [0,1]^D)";
+      } else if (discrete) {
+        out.warn(
+          `${v.data}: the values are integers but the model was trained without dequantisation, so its density at integer points is not a probability and no bits/dim are reported (train with --dequantize yes)`,
+        );
       }
       const entropy = data.toy?.entropy;
       if (entropy !== undefined) {
@@ -74,4 +105,14 @@ export async function run(argv: string[]): Promise<number> {
       model.dispose();
     }
   });
+}
+
+/**
+ * The context columns to ask of `--data`: a class-conditional image model stores its one-hot
+ * columns as label=0 … label=K−1, which image data provide as the context column "label".
+ */
+function evalContextColumns(model: FlowModel): string[] | undefined {
+  const columns = model.contextInfo?.columns ?? undefined;
+  if (columns && columns.length > 0 && columns.every((c, k) => c === `${LABEL_COLUMN}=${k}`)) return [LABEL_COLUMN];
+  return columns;
 }

@@ -4,7 +4,7 @@
 import { defineCommand, UsageError } from "../args.js";
 import { ExitCode, runCommand } from "../output.js";
 import { checkOutputPath, dataColumns, formatCsv, parseContextValues, writeCsvOutput } from "../data.js";
-import { MODEL_FLAG, openModel, SLICE_ROWS } from "./common.js";
+import { MODEL_FLAG, openModel, sliceRows } from "./common.js";
 
 export const sampleSpec = defineCommand({
   name: "sample",
@@ -34,10 +34,11 @@ export async function run(argv: string[]): Promise<number> {
       const D = model.dim;
       const values = new Float64Array(v.n * D);
       const progress = out.progress({ label: "sampling", total: v.n, unit: "sample" });
-      // Slices of SLICE_ROWS samples, each with its own seed derived from --seed, so that the bar
+      // Slices of sliceRows(D) samples, each with its own seed derived from --seed, so that the bar
       // moves; the whole draw is reproducible from --seed.
-      for (let start = 0, slice = 0; start < v.n; start += SLICE_ROWS, slice++) {
-        const m = Math.min(SLICE_ROWS, v.n - start);
+      const rowsPerSlice = sliceRows(D);
+      for (let start = 0, slice = 0; start < v.n; start += rowsPerSlice, slice++) {
+        const m = Math.min(rowsPerSlice, v.n - start);
         const rows = model.sample(m, { seed: (v.seed + slice * 0x9e3779b1) >>> 0, ...(context ? { context } : {}) });
         rows.forEach((row, i) => values.set(row, (start + i) * D));
         progress.update(start + m);

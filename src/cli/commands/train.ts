@@ -4,8 +4,8 @@
  */
 import { defineCommand, UsageError } from "../args.js";
 import { ExitCode, runCommand, type Progress } from "../output.js";
-import { checkOutputPath, resolveData } from "../data.js";
-import { FLOW_KINDS, type FlowKind } from "../../flows/config.js";
+import { checkOutputPath, resolveData, type DataSet } from "../data.js";
+import { FLOW_KINDS, type BaseConfig, type FlowKind } from "../../flows/config.js";
 import { fit } from "../../model/fit.js";
 import { threadCount } from "../../engine/threads.js";
 
@@ -14,6 +14,19 @@ export const DEFAULT_LAYERS: Record<FlowKind, number> = { nice: 8, realnvp: 8, m
 /** Steps when neither --steps nor --epochs is given. */
 export const DEFAULT_STEPS = 2000;
 
+/**
+ * Defaults for image data, per family: the published shapes sized for two CPU cores —
+ * nice = CONFIGS-IMAGES.md C6 (NICE paper with 4 hidden layers instead of 5), realnvp = C5
+ * (multi-scale, resnet conditioners of 2 blocks × 32 maps), maf = the MAF paper's MNIST MAF(5)
+ * (one hidden layer of 1024, logit λ = 1e-6).
+ */
+export const IMAGE_DEFAULTS: Record<FlowKind, { layers: number; hidden: number[]; batch: number; eps?: number }> = {
+  nice: { layers: 4, hidden: [1000, 1000, 1000, 1000], batch: 200, eps: 1e-4 },
+  realnvp: { layers: 3, hidden: [32, 32], batch: 64 },
+  maf: { layers: 5, hidden: [1024], batch: 128 },
+  iaf: { layers: 5, hidden: [1024], batch: 128 },
+};
+
 export const trainSpec = defineCommand({
   name: "train",
   summary: "Fit a normalizing flow to data by maximum likelihood and save it as a model file.",
@@ -21,17 +34,23 @@ export const trainSpec = defineCommand({
     flow: { type: "string", choices: FLOW_KINDS, default: "realnvp", description: "architecture" },
     data: { type: "string", required: true, placeholder: "toy|file", description: "a toy (moons, 8gaussians, checkerboard, circles, rings, pinwheel, 2spirals, swissroll) or a table: .csv, .npy, .f32/.f64 + meta.json, or a folder with meta.json" },
     layers: { type: "integer", min: 1, defaultText: "8 for nice/realnvp, 5 for maf/iaf", description: "number of coupling / autoregressive layers" },
-    hidden: { type: "integers", min: 1, default: [64, 64], description: "hidden layer widths of every conditioner network" },
+    hidden: { type: "integers", min: 1, defaultText: "64,64; images: nice 1000×4, realnvp 32,32 (resnet: one entry per residual block), maf/iaf 1024", description: "hidden layer widths of every conditioner network" },
     steps: { type: "integer", min: 0, defaultText: `${DEFAULT_STEPS} unless --epochs is given`, description: "optimisation steps" },
     epochs: { type: "integer", min: 1, defaultText: "off", description: "passes over the training rows (instead of --steps)" },
-    batch: { type: "integer", min: 1, default: 256, description: "minibatch size" },
+    batch: { type: "integer", min: 1, defaultText: "256; images: nice 200, realnvp 64, maf/iaf 128", description: "minibatch size" },
     lr: { type: "number", min: 0, default: 1e-3, description: "Adam learning rate" },
+    eps: { type: "number", min: 0, defaultText: "1e-8; images with nice: 1e-4 (as the NICE paper)", description: "Adam ε" },
     val: { type: "number", min: 0, max: 0.9, default: 0.1, description: "share of the rows held out for validation (best model and early stopping)" },
     patience: { type: "integer", min: 1, defaultText: "off (train all steps)", description: "stop after this many evaluations (every 100 steps) without improvement" },
     seed: { type: "integer", min: 0, default: 0, description: "seed of the initialisation, the toy samples, the split and the shuffles" },
     dtype: { type: "string", choices: ["float32", "float64"], default: "float32", description: "float type of the parameters" },
     contextColumn: { type: "string", placeholder: "name[,name]", defaultText: "none (unconditional)", description: "table column(s) to condition on: trains p(x | context)" },
-    n: { type: "integer", min: 2, default: 20000, description: "number of toy samples to train on (toys only)" },
+    n: { type: "integer", min: 2, defaultText: "20000 toy samples; all training images", description: "number of toy samples to train on, or the first N training images" },
+    valN: { type: "integer", min: 0, defaultText: "2000", description: "images: validation images (the first N of the validation part; 0: none)" },
+    evalEvery: { type: "integer", min: 1, defaultText: "100; images: 500", description: "steps between validation evaluations (best model, early stopping, progress)" },
+    dequantize: { type: "string", choices: ["auto", "yes", "no"], default: "auto", description: "model integer pixels b as x = (b + u)/256, fresh uniform u each batch, so the density is on [0,1]^D and bits/dim are exact bounds (auto: yes for images)" },
+    logit: { type: "string", placeholder: "alpha|none", defaultText: "images: realnvp 0.05, maf/iaf 1e-6, nice none", description: "logit preprocessing y = logit(α + (1 − 2α)x) at the data end (its log-det is in log p(x))" },
+    scales: { type: "integer", min: 1, max: 8, defaultText: "2", description: "images, realnvp: number of scales (a squeeze and a factor-out between scales)" },
     standardize: { type: "string", choices: ["auto", "yes", "no"], default: "auto", description: "standardise each column with the training rows' mean and std (auto: files yes, toys no)" },
     out: { type: "string", default: "model.nflow", placeholder: "file", description: "where to save the model file" },
     // Acted on by main.ts before the engine loads (engine/threads.ts); declared here for --help and parsing.
@@ -41,6 +60,13 @@ export const trainSpec = defineCommand({
     "Examples:",
     "  nflow train --flow realnvp --data moons --steps 2000 --out moons.nflow",
     "  nflow train --flow maf --data table.csv --hidden 128,128 --epochs 50 --patience 5 --out table.nflow",
+    "  nflow train --flow realnvp --data mnist --steps 5000 --out mnist-realnvp.nflow",
+    "  nflow train --flow maf --data mnist --context-column label --steps 5000 --out mnist-maf.nflow   (class-conditional)",
+    "",
+    "Images (--data mnist | fashion-mnist:DIR | FILE-idx3-ubyte[.gz]): the standard split (50,000 train / 10,000",
+    "validation / 10,000 test for MNIST), pixels dequantised, logit preprocessing for realnvp/maf; realnvp is",
+    "RealNVP's multi-scale flow with residual conv conditioners, nice and maf work on the flattened image.",
+    "MAF samples with 784 sequential passes per layer; IAF is the fast sampler (and the slow density).",
     "",
     "Exit codes: 0 ok, 1 failure, 2 bad command line, 3 bad data file, 4 training diverged (best model saved).",
   ],
@@ -54,20 +80,54 @@ export async function run(argv: string[]): Promise<number> {
     if (v.out === "-") throw new UsageError("--out: a model file needs a file name, not -");
     const flow = v.flow as FlowKind;
     const contextColumns = v.contextColumn?.split(",").map((s) => s.trim()).filter(Boolean);
-    const data = resolveData(v.data, { n: v.n, seed: v.seed, part: "train", ...(contextColumns ? { contextColumns } : {}) });
-    const standardize = v.standardize === "auto" ? data.toy === undefined : v.standardize === "yes";
-    const layers = v.layers ?? DEFAULT_LAYERS[flow];
-    out.note(`training ${flow} (${layers} layers, hidden ${v.hidden.join(",")}) on ${data.source}: ${data.n} rows × ${data.dim} columns`);
+    const data = resolveData(v.data, {
+      n: v.n ?? 20000,
+      seed: v.seed,
+      part: "train",
+      ...(v.n !== undefined ? { imageCount: v.n } : {}),
+      ...(contextColumns ? { contextColumns } : {}),
+    });
+    const image = data.image;
+    const imageDefaults = image ? IMAGE_DEFAULTS[flow] : undefined;
+    const dequantize = v.dequantize === "auto" ? image !== undefined : v.dequantize === "yes";
+    const standardize = v.standardize === "auto" ? data.toy === undefined && image === undefined && !dequantize : v.standardize === "yes";
+    const layers = v.layers ?? imageDefaults?.layers ?? DEFAULT_LAYERS[flow];
+    const hidden = v.hidden ?? imageDefaults?.hidden ?? [64, 64];
+    const batch = v.batch ?? imageDefaults?.batch ?? 256;
+    const eps = v.eps ?? imageDefaults?.eps;
+    const logit = v.logit === undefined ? undefined : parseLogit(v.logit);
+    if (v.scales !== undefined && !(image && flow === "realnvp")) throw new UsageError("--scales: only for --flow realnvp on image data");
+    const validation = image ? imageValidation(v.data, v.valN ?? 2000, contextColumns, data) : undefined;
+    // class-conditional image models: the one-hot label reaches the base too (a conditional Gaussian), not only the conditioners
+    const base: BaseConfig | undefined = image && data.context && flow !== "nice" ? { kind: "conditional-diag-normal" } : undefined;
+    out.note(
+      `training ${flow} (${layers} layers, hidden ${hidden.join(",")}) on ${data.source}: ${data.n} ${image ? `images [${image.shape.join(", ")}]` : `rows × ${data.dim} columns`}` +
+        (validation ? `, ${validation.n} validation images` : ""),
+    );
 
     let progress: Progress | undefined;
     const model = await fit(
-      { flow, layers, hidden: v.hidden, dtype: v.dtype as "float32" | "float64", seed: v.seed },
+      {
+        flow,
+        layers,
+        hidden,
+        dtype: v.dtype as "float32" | "float64",
+        seed: v.seed,
+        ...(image ? { image: image.shape } : {}),
+        ...(logit !== undefined ? { logit } : {}),
+        ...(v.scales !== undefined ? { scales: v.scales } : {}),
+        ...(base ? { base } : {}),
+      },
       { x: data.x, n: data.n, dim: data.dim, ...(data.context ? { context: data.context } : {}) },
       {
         ...(v.steps !== undefined || v.epochs === undefined ? { steps: v.steps ?? DEFAULT_STEPS } : { epochs: v.epochs }),
-        batchSize: v.batch,
+        batchSize: batch,
         lr: v.lr,
+        ...(eps !== undefined ? { eps } : {}),
         validationFraction: v.val,
+        ...(validation ? { validation } : {}),
+        ...(dequantize ? { dequantize: { kind: "uniform" as const, levels: image?.levels ?? 256 } } : {}),
+        ...(v.evalEvery !== undefined || image ? { evalEvery: v.evalEvery ?? 500 } : {}),
         ...(v.patience !== undefined ? { patience: v.patience } : {}),
         seed: v.seed,
         standardize,
@@ -95,7 +155,7 @@ export async function run(argv: string[]): Promise<number> {
         model: v.out,
         flow,
         layers,
-        hidden: v.hidden,
+        hidden,
         dim: model.dim,
         contextDim: model.contextDim,
         parameterCount: info.parameterCount,
@@ -113,7 +173,7 @@ export async function run(argv: string[]): Promise<number> {
       }
       const loss = t.bestValidationLoss === null ? "n/a" : `${t.bestValidationLoss.toFixed(4)} nats`;
       out.result(result, [
-        `trained ${flow} (${layers} layers, hidden ${v.hidden.join(",")}, ${info.parameterCount} parameters) on ${data.source}`,
+        `trained ${flow} (${layers} layers, hidden ${hidden.join(",")}, ${info.parameterCount} parameters) on ${data.source}`,
         `  ${t.steps} steps in ${t.wallTimeSec.toFixed(1)} s (${t.stopReason}); best ${t.monitor} NLL ${loss} at step ${t.bestStep}`,
         `saved ${v.out}`,
       ]);
@@ -122,4 +182,22 @@ export async function run(argv: string[]): Promise<number> {
       model.dispose();
     }
   });
+}
+
+/** `--logit 0.05` or `--logit none`. */
+function parseLogit(text: string): number | null {
+  if (text === "none") return null;
+  const a = Number(text);
+  if (!(text.trim() !== "" && a >= 0 && a < 0.5)) throw new UsageError(`--logit: expected α in [0, 0.5) or "none", got ${JSON.stringify(text)}`);
+  return a;
+}
+
+/**
+ * The validation images of an image data set: the first `count` of its validation part (MNIST:
+ * training images 50,000…), or undefined where the source has no split (then --val holds out a
+ * share of the training rows) or count is 0.
+ */
+function imageValidation(spec: string, count: number, contextColumns: string[] | undefined, train: DataSet): DataSet | undefined {
+  if (count === 0 || train.partMissing) return undefined;
+  return resolveData(spec, { n: count, seed: 0, part: "validation", imageCount: count, ...(contextColumns ? { contextColumns } : {}) });
 }
