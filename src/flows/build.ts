@@ -262,17 +262,25 @@ export function buildLayers(c: NormalizedFlowConfig): Bijector[] {
  * reversed.
  */
 function multiScaleLayers(c: NormalizedFlowConfig, shape: ImageShape, s: number): Bijector[] {
-  const coupling = (sh: ImageShape, mask: "checkerboard" | "channel", i: number): Bijector =>
-    new ImageAffineCoupling({ shape: sh, mask, parity: (i % 2) as 0 | 1, width: c.hidden[0]!, blocks: c.hidden.length, contextDim: c.contextDim });
   const normalising: Bijector[] = [];
+  // batchNorm: a batch normalisation (per dimension, i.e. per channel and pixel) after every
+  // coupling but the last of a group, as the vector families put it between layers
+  const couplings = (sh: ImageShape, mask: "checkerboard" | "channel", count: number): void => {
+    for (let i = 0; i < count; i++) {
+      if (i > 0 && c.batchNorm) normalising.push(new BatchNorm({ dim: imageSize(sh) }));
+      normalising.push(
+        new ImageAffineCoupling({ shape: sh, mask, parity: (i % 2) as 0 | 1, width: c.hidden[0]!, blocks: c.hidden.length, contextDim: c.contextDim }),
+      );
+    }
+  };
   if (s === c.scales - 1) {
-    for (let i = 0; i <= c.layers; i++) normalising.push(coupling(shape, "checkerboard", i));
+    couplings(shape, "checkerboard", c.layers + 1);
   } else {
-    for (let i = 0; i < c.layers; i++) normalising.push(coupling(shape, "checkerboard", i));
+    couplings(shape, "checkerboard", c.layers);
     const squeeze = new Squeeze({ shape });
     normalising.push(squeeze);
     const sq = squeeze.outShape;
-    for (let i = 0; i < c.layers; i++) normalising.push(coupling(sq, "channel", i));
+    couplings(sq, "channel", c.layers);
     const kept: ImageShape = [sq[0] / 2, sq[1], sq[2]];
     const inner = multiScaleLayers(c, kept, s + 1);
     normalising.push(new FactorOut({ shape: sq, inner: inner.length === 1 ? inner[0]! : new Chain(inner) }));

@@ -146,7 +146,7 @@ test("nflow: --help documents every flag with its default; --version", () => {
   assert.equal(help.code, 0);
   for (const flag of ["--flow", "--data", "--layers", "--hidden", "--steps", "--epochs", "--batch", "--lr", "--val", "--patience", "--seed", "--dtype", "--context-column", "--out", "--json"])
     assert.match(help.stdout, new RegExp(`${flag}\\b`), flag);
-  assert.match(help.stdout, /--batch <n>\s+minibatch size \(default: 256\)/);
+  assert.match(help.stdout, /--batch <n>\s+minibatch size \(default: 256; images: nice 200, realnvp 64, maf\/iaf 128\)/);
   assert.match(help.stdout, /--lr <x>\s+Adam learning rate \(default: 0\.001\)/);
   const top = nflow("--help");
   assert.equal(top.code, 0);

@@ -41,6 +41,10 @@ test("normalizeConfig fills every default, copies its input and is idempotent", 
     rescale: false,
     seed: 0,
     dtype: "float32",
+    image: null,
+    logit: null,
+    conditioner: "mlp",
+    scales: 2,
   });
   assert.notEqual(c.hidden, input.hidden);
   assert.deepEqual(normalizeConfig(c), c);
