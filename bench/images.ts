@@ -26,7 +26,7 @@ import { trainFlow } from "../src/train/fit.js";
 import { makeEvaluator, meanAndStdError } from "../src/train/evaluate.js";
 import { loadImageData, mnistFilesDir } from "../src/data/image-files.js";
 import { bitsPerDim, dequantizeSeeded, logitLogDet } from "../src/data/dequantize.js";
-import { env, log, logProbFn, lossStats, round, samplerFor, shortRunNote, stepStats, throughput } from "./common.js";
+import { env, log, logProbFn, lossStats, quantile, round, samplerFor, shortRunNote, stepStats, throughput } from "./common.js";
 
 export type ImageConfigName = "C5" | "C6";
 
@@ -38,6 +38,8 @@ interface ImageSpec {
   config: FlowConfig;
   params: number;
   batch: number;
+  /** Rows per gradient pass (wasm memory ends at 4 GiB); the update is the whole batch's. */
+  microBatch: number;
   eps: number;
   logprobBatch: number;
   /** PEERS-IMAGES.md: plain PyTorch, 2 threads, OMP_WAIT_POLICY=PASSIVE, on these machines. */
@@ -50,6 +52,7 @@ const SPECS: Record<ImageConfigName, ImageSpec> = {
     config: { flow: "realnvp", image: [1, 28, 28], layers: 3, hidden: [32, 32], scales: 2, logit: 0.05, seed: 0, dtype: "float32" },
     params: 384_979,
     batch: 64,
+    microBatch: 16,
     eps: 1e-8,
     logprobBatch: 128,
     peer: {
@@ -67,6 +70,7 @@ const SPECS: Record<ImageConfigName, ImageSpec> = {
     config: { flow: "nice", image: [1, 28, 28], layers: 4, hidden: [1000, 1000, 1000, 1000], seed: 0, dtype: "float32" },
     params: 15_154_352,
     batch: 200,
+    microBatch: 200,
     eps: 1e-4,
     logprobBatch: 1000,
     peer: {
@@ -85,6 +89,10 @@ const SPECS: Record<ImageConfigName, ImageSpec> = {
 const D = 784;
 const LEVELS = 256;
 const EVAL_SUBSET = 2000;
+
+function median(values: number[]): number {
+  return quantile(values.slice().sort((a, b) => a - b), 0.5);
+}
 
 function asRows(images: Uint8Array): Float64Array {
   return Float64Array.from(images);
@@ -112,12 +120,15 @@ export async function runImageConfig(which: ImageConfigName, steps: number, test
   const result = await trainFlow(flow, params, { x: asRows(train.images), n: train.n, dim: D }, {
     steps,
     batchSize: spec.batch,
+    microBatchSize: spec.microBatch,
     lr: 1e-3,
     eps: spec.eps,
     seed: 1,
     validation: { x: asRows(subsetBytes), n: EVAL_SUBSET, dim: D },
     evalEvery: 500,
-    evalBatchSize: spec.logprobBatch,
+    // the evaluation shares the gradient pass's batch size: jax-js's wasm allocator reuses a freed
+    // buffer only for the same size class, so two sets of activation sizes would fragment the 4 GiB
+    evalBatchSize: spec.microBatch,
     dequantize: { kind: "uniform", levels: LEVELS },
     recordStepTimes: true,
     restoreBest: false,
@@ -132,7 +143,7 @@ export async function runImageConfig(which: ImageConfigName, steps: number, test
   // final evaluation: bits/dim of testN test images at a fixed noise seed
   log(`${which}: evaluating ${testN} test images…`);
   const t1 = performance.now();
-  const evaluator = makeEvaluator(flow, { batchSize: spec.logprobBatch });
+  const evaluator = makeEvaluator(flow, { batchSize: spec.microBatch });
   const xTest = dequantizeSeeded(test.images.subarray(0, testN * D), LEVELS, 2);
   const lp = await evaluator.logProbs(result.params, { x: xTest, n: testN, dim: D });
   evaluator.dispose();
@@ -168,6 +179,7 @@ export async function runImageConfig(which: ImageConfigName, steps: number, test
     flow_config: config,
     n_params: nParams,
     batch: spec.batch,
+    micro_batch: spec.microBatch,
     lr: 1e-3,
     adam: { beta1: 0.9, beta2: 0.999, eps: spec.eps },
     steps: result.steps,
@@ -176,6 +188,8 @@ export async function runImageConfig(which: ImageConfigName, steps: number, test
     test_n: testN,
     stop_reason: result.stopReason,
     ...stepStats(result.stepTimesMs ?? []),
+    // short runs: the median of every step after the first (which compiles), for a first figure
+    ms_per_step_median_after_first: round(median((result.stepTimesMs ?? []).slice(1)), 1),
     train_wall_s: round(trainWall, 1),
     ...lossStats(result.losses),
     eval_curve: curve,

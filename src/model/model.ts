@@ -82,7 +82,7 @@ export interface ModelInfo {
 
 /** Options of the FlowModel constructor. */
 export interface FlowModelOptions {
-  /** Largest number of rows per compiled call. Default 1024. */
+  /** Largest number of rows per compiled call. Default 1024 (16 for image flows with resnet conditioners). */
   chunkSize?: number;
 }
 
@@ -137,7 +137,9 @@ export class FlowModel {
     this.training = record.training;
     this.libraryVersion = record.libraryVersion ?? LIBRARY_VERSION;
     this.createdAt = record.createdAt ?? null;
-    this.chunkSize = options.chunkSize ?? 1024;
+    // Conv-conditioned image flows hold large activations per row and train in passes of 16 images;
+    // chunks of the same size keep jax-js's size-class allocator from fragmenting wasm's 4 GiB.
+    this.chunkSize = options.chunkSize ?? (record.config.conditioner === "resnet" ? 16 : 1024);
     if (!Number.isInteger(this.chunkSize) || this.chunkSize < 1)
       throw new ShapeError(`chunkSize: expected an integer ≥ 1, got ${options.chunkSize}`);
   }

@@ -15,47 +15,56 @@
  *   b[l]: [c_out].
  * `convWeightToTorch` / `convWeightFromTorch` convert one W to and from PyTorch's [c_out, c_in, 3, 3].
  *
- * HOW it is computed, and why (jax-js 0.1.25 on wasm, N = 64, 2 shared cores; scratch/ timings,
- * best of 3–5): `lax.conv` runs at ~0.2 GFLOP/s there (its kernel evaluates the padding mask per
- * multiply-add and never vectorises), a plain jitted matmul at 15–23. So every convolution here is
- * a sum of matmuls over SHIFTED VIEWS of one flat buffer, with no masked loads inside any matmul:
+ * HOW it is computed, and why (jax-js 0.1.25, wasm, float32, N = 64, single thread on a shared
+ * 2-core machine; scratch timings, best of 2 rounds × 5 runs, ±10% run to run). jax-js turns
+ * every contraction into one reduction kernel and vectorises it only when no masked (padding)
+ * load sits inside it and the vectorised axis is a multiple of 4; `lax.conv` evaluates its
+ * padding mask per multiply-add and runs scalar (0.3 GFLOP/s), a bare matmul at 15–23. So every
+ * convolution here is a sum of matmuls over SHIFTED, UNMASKED VIEWS of one flat buffer:
  *
  *  - Activations live channel-minor (NHWC) on a padded grid with SHARED padding: each image is
- *    (H+1)×(W+1), the extra row and column being zeros, so that the zero column after row r is
- *    also the left neighbour of row r+1 and the zero row after image n the top neighbour of image
- *    n+1. The grid is flattened (position p, channel c at p·C + c), with m = W+2 zero positions
- *    before and after. Tap (di, dj) of the 3×3 kernel is then the flat offset
- *    o = (di−1)(W+1) + (dj−1), and its input is ONE contiguous slice of the buffer, reshaped to
- *    [P, C]: conv = Σ_k slice_k · W_k, nine [P, C]×[C, C_out] matmuls (P = grid positions).
- *    Outputs at padding positions are garbage and are zeroed by a 0/1 mask in the matmul's
- *    epilogue; the next layer's buffer is pad(relu(h)) along the flat axis (one cheap kernel).
- *    Shared padding computes 53,824 positions for 50,176 pixels at 28×28 (7% waste; a separate
- *    1-pixel border: 15%; at 14×14: 15% vs 31%).
- *  - conv_out is computed transposed ([C_out, P] = Σ_k W_kᵀ · slice_kᵀ), which vectorises over
- *    positions when C_out (2 or 4 in C5) is too narrow for the column-vectorised kernels (an
- *    [P, 2]-output matmul runs scalar: 56 ms instead of 6 for 32→2), and gives the NCHW output
- *    by a leading-axis transpose.
- *  - conv_in with c_in ≤ 4 is one im2col matmul: the nine taps concatenated (small: 9·c_in
- *    columns, padded with zero columns to a multiple of 4, because jax-js vectorises a matmul
- *    over its output columns only when their count is a multiple of 4 — the input gradient
- *    [P, 9] ran scalar, 40 ms instead of ~5).
- *  - The backward pass is jax-js's own autodiff of the above: each slice's transpose is a pad,
- *    so the input gradient of a conv is one elementwise kernel summing nine shifted
- *    (masked, scalar) loads, ~13–17 ms per 32-channel layer at C5 size; the rest is matmuls.
+ *    (H+1)×(W+1), the extra row and column zero, so the zero column after row r is also the left
+ *    neighbour of row r+1 and the zero row after image n the top neighbour of image n+1. The grid
+ *    is flattened (position p, channel c at p·C + c) with m = W+2 zero positions before and after.
+ *    Tap (di, dj) is the flat offset o = (di−1)(W+1) + (dj−1), so its input is ONE contiguous
+ *    slice of the buffer, reshaped to [P, C]: conv = Σ_k slice_k · W_k, nine [P, C]×[C, C_out]
+ *    matmuls. Outputs at padding positions are garbage and are zeroed by a 0/1 mask; the next
+ *    layer's buffer is pad(relu(h)) along the flat axis (one elementwise kernel). Shared padding
+ *    computes 53,824 positions for 50,176 pixels at 28×28 (7% waste; a separate 1-pixel border:
+ *    15%; at 14×14 15% vs 31%).
+ *  - The nine products are summed flat (see convTaps): summed as [P, C] arrays jax-js fuses the
+ *    whole sum into the first matmul's epilogue, whose eight extra loads run unvectorised.
+ *  - conv_out is computed transposed, [C_out, P] = Σ_k W_kᵀ · slice_kᵀ, which vectorises over
+ *    the reduction (once Wᵀ is materialised) when C_out (2 or 4 in C5) is too narrow for the
+ *    column-vectorised kernels: a [P, 2]-output matmul runs scalar, 56 ms instead of 6 for 32→2.
+ *    Its leading-axis transpose is the NCHW output.
+ *  - conv_in with c_in ≤ 4 is one im2col matmul over the nine taps concatenated, padded with zero
+ *    columns to a multiple of 4 (the input-gradient matmul with 9 output columns ran scalar).
+ *  - The backward pass is jax-js's own autodiff of the above: a slice's transpose is a pad, so a
+ *    conv's input gradient is one elementwise kernel summing nine shifted, masked (scalar) loads,
+ *    15–20 ms per 32-channel layer at C5 size; the rest is matmuls.
  *
- * Measured (ms, GFLOP/s counting 2·N·H·W·9·c_in·c_out per conv; fwd+bwd = jit(valueAndGrad) of a
- * weighted-sum loss w.r.t. the input and all parameters, counted as 3× the forward flops):
- *   one conv 32→32 at 28×28, N = 64              fwd        fwd+bwd
- *     lax.conv (NCHW, SAME)                      ~3,800 (0.2)      —
- *     im2col: pad + 9 slices + concat + matmul   331 (2.8)          —
- *     channel-major [C, P] taps, full padding    80 (11.6)     324 (8.6)   (transposed input grads)
- *     NHWC taps → [C_out, P] outputs             78 (11.8)     203 (13.7)
- *     NHWC taps → [P, C_out] outputs             61 (15.1)     203 (13.6)
- *       same, shared padding (kept)              55 (18.1)     194–201 (14.8–15.3)
- *     3-phase windows (K = 3C, no copies)        faster forward (K = 96 matmuls at 21 GFLOP/s)
- *                                                but slower input grads; net loss
- *   full ResNet, width 32, 2 blocks: see the report numbers in the file's tests' neighbours
- *   (RESNET_TIMINGS below).
+ * One convolution at 28×28, ms (GFLOP/s, counting 2·N·H·W·9·c_in·c_out; fwd+bwd =
+ * jit(valueAndGrad) of a weighted sum w.r.t. input, W and b, counted as 3× the forward):
+ *                                                         32→32                 1→32
+ *                                                     fwd      fwd+bwd      fwd     fwd+bwd
+ *   lax.conv, NCHW, "SAME"                        3249 (0.3)       —     79 (0.4)  293 (0.3)
+ *   im2col: np.pad + 9 slices + concat + matmul    284 (3.3)  492 (5.6)  10 (2.9)   83 (1.0)
+ *   channel-major [C, P] buffer, 9 taps             70 (13)   290 (9.6)
+ *   NHWC taps → [C_out, P] outputs                  73 (13)   205 (14)
+ *   NHWC taps → [P, C_out], 1-pixel border, adds    61 (15)   189 (15)
+ *     same, shared padding                          53 (17)   182 (15)
+ *     same, shared padding, flat sums (KEPT)        45 (20)   186 (15)    9 (3.1)   25 (3.4)
+ *   3-phase windows (K = 3C matmuls, no copies)     52 (18)   269 (10)
+ *   im2col on the grid, 9 columns                                        7 (4.2)   84 (1.0)
+ *   im2col on the grid, 12 columns (KEPT for conv_in)                     9 (3.3)   19 (4.6)
+ *
+ * Whole ResNet, width 32, 2 blocks (this file): ResNet(1→2) at 28×28 fwd 225 ms (17 GFLOP/s),
+ * fwd+bwd 880 ms (13); ResNet(2→4) at 14×14 fwd 61 ms (16), fwd+bwd 220–230 ms (13). The
+ * fwd+bwd kernel time splits into [P, 32]-output matmuls (forward and input gradient) ~50%,
+ * weight-gradient matmuls ~25%, the masked input-gradient shift-sums ~11%, copies ~8%. First
+ * call (compilation) of the fwd+bwd: ~4 s. jax-js's worker threads (NFLOW_THREADS=1) made it
+ * slower on 2 cores (1,140 ms).
  */
 import { np, type Array } from "../engine/jax.js";
 import type { FloatDType } from "../engine/dtype.js";
@@ -230,7 +239,11 @@ function prep(h: Array, g: Grid): Array {
   return np.pad(np.maximum(h, 0).reshape([g.P * C]), [[g.m * C, g.m * C]]);
 }
 
-/** Tap k's input: the [P, C] slice of the buffer at offset o_k (does not consume z). */
+/**
+ * Tap k's input: the [P, C] slice of the buffer at offset o_k (does not consume z). The buffer
+ * is a pad (a masked view); jax-js materialises it because nine matmuls read it. Were a pad read
+ * by a single matmul, jax-js would fuse its mask into the matmul and run it scalar (87 vs 7 ms).
+ */
 function tap(z: Array, g: Grid, k: number, C: number): Array {
   const start = (g.m + g.offsets[k]!) * C;
   return z.ref.slice([start, start + g.P * C]).reshape([g.P, C]);
@@ -240,7 +253,7 @@ function tap(z: Array, g: Grid, k: number, C: number): Array {
  * Σ_k tap_k · W_k + b → [P, c_out] (consumes z, w, b). The nine products are summed FLAT: with
  * [P, c_out]-shaped adds jax-js fuses the whole sum into the first matmul's epilogue, whose eight
  * extra loads run unvectorised (~3 ms each at C5 size); flattened, the matmuls stay bare and one
- * vectorised elementwise kernel adds them (measured 60 → 50 ms forward for 32→32).
+ * vectorised elementwise kernel adds them (forward 53 → 45 ms for 32→32 at C5 size).
  */
 function convTaps(z: Array, w: Array, b: Array, g: Grid, ci: number, co: number): Array {
   let acc: Array | undefined;
@@ -278,7 +291,10 @@ function convIn(z: Array, w: Array, b: Array, g: Grid, ci: number, co: number): 
   const cols: Array[] = [];
   for (let t = 0; t < 9; t++) cols.push(tap(z, g, t, ci));
   z.dispose();
-  if (kp > k) cols.push(np.zeros([g.P, kp - k], { dtype: w.dtype }));
-  const wp = kp > k ? np.pad(w, [[0, kp - k], [0, 0]]) : w;
+  if (kp === k) return np.matmul(np.concatenate(cols, 1), w).add(b.reshape([1, co]));
+  cols.push(np.zeros([g.P, kp - k], { dtype: w.dtype }));
+  // zero rows appended by a concatenation, not np.pad: a pad is a masked VIEW, and fused into the
+  // matmul (when W is used once, as in a forward pass) it makes the whole matmul scalar (31 vs 5 ms)
+  const wp = np.concatenate([w, np.zeros([kp - k, co], { dtype: w.dtype })], 0);
   return np.matmul(np.concatenate(cols, 1), wp).add(b.reshape([1, co]));
 }

@@ -86,13 +86,18 @@ export function disposeAdamState(state: AdamState): void {
   state.t.dispose();
 }
 
-/** One Adam update; returns the new params and state (consumes params, grads, state, hyper.lr). */
-export function adamUpdate<P extends Params>(params: P, grads: P, state: AdamState, hyper: AdamHyper): { params: P; state: AdamState } {
+/**
+ * One Adam update; returns the new params and state (consumes params, grads, state, hyper.lr).
+ * `grads` is a tree like the params, or one flat [P] vector over the leaves in flatten order (as
+ * the moments are; what a gradient pass that returns one output instead of one per leaf gives).
+ */
+export function adamUpdate<P extends Params>(params: P, grads: P | Array, state: AdamState, hyper: AdamHyper): { params: P; state: AdamState } {
   const { lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0, clipNorm } = hyper;
   const [pLeaves, def] = tree.flatten(params) as [Array[], unknown];
-  const gLeaves = treeLeaves(grads);
+  const gLeaves = treeLeaves(grads as Params);
   const size = pLeaves.reduce((n, leaf) => n + leaf.size, 0);
-  if (gLeaves.length !== pLeaves.length || gLeaves.some((g, i) => g.size !== pLeaves[i]!.size))
+  const flat = gLeaves.length === 1 && gLeaves[0]!.ndim === 1 && gLeaves[0]!.size === size;
+  if (!flat && (gLeaves.length !== pLeaves.length || gLeaves.some((g, i) => g.size !== pLeaves[i]!.size)))
     throw new ConfigError(
       `adam: grads do not match the params (${gLeaves.length} leaves of sizes [${gLeaves.map((g) => g.size).join(", ")}], ` +
         `params ${pLeaves.length} leaves of sizes [${pLeaves.map((p) => p.size).join(", ")}])`,

@@ -28,6 +28,9 @@ type Case = { spec: ResNetSpec; N: number; H: number; W: number };
 const CASES: Case[] = [
   { spec: { inChannels: 2, outChannels: 3, width: 4, blocks: 1 }, N: 2, H: 5, W: 6 },
   { spec: { inChannels: 1, outChannels: 2, width: 4, blocks: 1 }, N: 2, H: 5, W: 6 },
+  // conv_in paths: im2col without zero columns (9·4 = 36), and the tap sum (c_in > 4)
+  { spec: { inChannels: 4, outChannels: 2, width: 4, blocks: 1 }, N: 1, H: 4, W: 3 },
+  { spec: { inChannels: 5, outChannels: 1, width: 4, blocks: 2 }, N: 1, H: 3, W: 4 },
 ];
 
 const randomParams = (spec: ResNetSpec, seed: number, dtype: FloatDType): ResNetParams =>
@@ -205,7 +208,7 @@ test("resnet: jit(grad) w.r.t. the input and every parameter equals the eager la
   }
 });
 
-test("resnet: float32 and float64 under jit on wasm agree with float64 on cpu (forward, weighted and bare-sum gradients)", () => {
+test("resnet: float32 (wasm, cpu) and float64 (wasm) under jit agree with float64 on cpu (forward, weighted and bare-sum gradients)", () => {
   // big enough that every array exceeds jax-js's 128-element inline-constant threshold and the
   // vectorised wasm kernels run (widths multiple of 4)
   const c: Case = { spec: { inChannels: 2, outChannels: 4, width: 8, blocks: 1 }, N: 4, H: 8, W: 7 };
@@ -236,12 +239,14 @@ test("resnet: float32 and float64 under jit on wasm agree with float64 on cpu (f
   const exact = run("cpu", "float64");
   const f64 = run("wasm", "float64");
   const f32 = run("wasm", "float32");
+  const cpu32 = run("cpu", "float32");
   exact.forEach((e, k) => {
     const scale = Math.max(1e-30, maxAbs(e));
     assert.ok(maxAbsDiff(f64[k]!, e) < 1e-12 * Math.max(1, scale), `wasm float64, output ${k}`);
-    const rel = maxAbsDiff(f32[k]!, e) / scale;
-    if (process.env.RESNET_TEST_VERBOSE) console.log(`output ${k}: float32 relative error ${rel.toExponential(2)}`);
-    assert.ok(rel < 1e-5, `wasm float32, output ${k}: max error ${rel} relative to the largest entry`);
+    for (const [name, got] of [["wasm", f32], ["cpu", cpu32]] as const) {
+      const rel = maxAbsDiff(got[k]!, e) / scale;
+      assert.ok(rel < 1e-5, `${name} float32, output ${k}: max error ${rel} relative to the largest entry`);
+    }
   });
 });
 

@@ -285,3 +285,25 @@ test("float64 params train in float64 (batches cast to the params' dtype)", asyn
   assert.ok(r.losses.every(Number.isFinite));
   disposeTree(r.params);
 });
+
+test("microBatchSize: gradients summed over slices give the same losses and params as the whole batch in one pass", async () => {
+  defaultDevice("cpu");
+  const flow = smallFlow(2, [8], 2);
+  const n = 64;
+  const x = sampleToy("moons", n, 3);
+  const context = Float64Array.from({ length: n * 2 }, (_, i) => Math.sin(i));
+  const run = (micro?: number) =>
+    trainFlow(flow, flow.init(keyFromSeed(0), "float64"), { x, n, dim: 2, context }, {
+      steps: 4, batchSize: 32, lr: 1e-2, validationFraction: 0, restoreBest: false, ...(micro ? { microBatchSize: micro } : {}),
+    });
+  const whole = await run();
+  const sliced = await run(8);
+  whole.losses.forEach((l, i) => assert.ok(Math.abs(l - sliced.losses[i]!) < 1e-10, `step ${i}: ${l} vs ${sliced.losses[i]}`));
+  const a = hostParams(whole.params);
+  const b = hostParams(sliced.params);
+  a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) < 1e-10, `param ${i}: ${v} vs ${b[i]}`));
+  disposeTree(whole.params);
+  disposeTree(sliced.params);
+  await assert.rejects(run(5), (e: Error) => e instanceof ConfigError && /divides the batch size 32/.test(e.message));
+  defaultDevice("wasm");
+});

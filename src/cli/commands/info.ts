@@ -35,7 +35,16 @@ export async function run(argv: string[]): Promise<number> {
         `preprocessing: ${info.preprocessing ? `standardised per column (mean ${list(info.preprocessing.mean)}, std ${list(info.preprocessing.std)})` : "none"}`,
       ];
       if (info.context) lines.push(`context: ${info.context.dim} value(s)${info.context.columns ? ` from column(s) ${info.context.columns.join(", ")}` : ""}`);
-      if (info.data) lines.push(`data: ${info.data.source ?? "?"}${info.data.columns ? ` (columns ${info.data.columns.join(", ")})` : ""}`);
+      if (info.data) {
+        const dq = info.data.dequantization;
+        const image = info.config.image ? `images [${info.config.image.join(", ")}]` : undefined;
+        const details = [
+          ...(info.data.columns ? [`columns ${info.data.columns.join(", ")}`] : []),
+          ...(image ? [image] : []),
+          ...(dq ? [`dequantised: x = (b + u)/${dq.levels}, density on [0,1]^D`] : []),
+        ];
+        lines.push(`data: ${info.data.source ?? "?"}${details.length ? ` (${details.join("; ")})` : ""}`);
+      }
       if (t) {
         lines.push(
           `training: ${t.steps} steps in ${fmt(t.wallTimeSec, 1)} s (${t.stopReason}), seed ${t.seed}, batch ${t.batchSize}, lr ${t.lr ?? "?"}`,

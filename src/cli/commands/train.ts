@@ -20,9 +20,10 @@ export const DEFAULT_STEPS = 2000;
  * (multi-scale, resnet conditioners of 2 blocks × 32 maps), maf = the MAF paper's MNIST MAF(5)
  * (one hidden layer of 1024, logit λ = 1e-6).
  */
-export const IMAGE_DEFAULTS: Record<FlowKind, { layers: number; hidden: number[]; batch: number; eps?: number }> = {
+export const IMAGE_DEFAULTS: Record<FlowKind, { layers: number; hidden: number[]; batch: number; eps?: number; microBatch?: number }> = {
   nice: { layers: 4, hidden: [1000, 1000, 1000, 1000], batch: 200, eps: 1e-4 },
-  realnvp: { layers: 3, hidden: [32, 32], batch: 64 },
+  // 16 images per gradient pass: a pass over 64 at 28×28 needs more than wasm's 4 GiB
+  realnvp: { layers: 3, hidden: [32, 32], batch: 64, microBatch: 16 },
   maf: { layers: 5, hidden: [1024], batch: 128 },
   iaf: { layers: 5, hidden: [1024], batch: 128 },
 };
@@ -32,13 +33,14 @@ export const trainSpec = defineCommand({
   summary: "Fit a normalizing flow to data by maximum likelihood and save it as a model file.",
   flags: {
     flow: { type: "string", choices: FLOW_KINDS, default: "realnvp", description: "architecture" },
-    data: { type: "string", required: true, placeholder: "toy|file", description: "a toy (moons, 8gaussians, checkerboard, circles, rings, pinwheel, 2spirals, swissroll) or a table: .csv, .npy, .f32/.f64 + meta.json, or a folder with meta.json" },
+    data: { type: "string", required: true, placeholder: "toy|file|images", description: "a toy (moons, 8gaussians, checkerboard, circles, rings, pinwheel, 2spirals, swissroll), a table (.csv, .npy, .f32/.f64 + meta.json, or a folder with meta.json), or images: mnist, fashion-mnist:DIR, FILE-idx3-ubyte[.gz] (labels beside it)" },
     layers: { type: "integer", min: 1, defaultText: "8 for nice/realnvp, 5 for maf/iaf", description: "number of coupling / autoregressive layers" },
     hidden: { type: "integers", min: 1, defaultText: "64,64; images: nice 1000×4, realnvp 32,32 (resnet: one entry per residual block), maf/iaf 1024", description: "hidden layer widths of every conditioner network" },
     steps: { type: "integer", min: 0, defaultText: `${DEFAULT_STEPS} unless --epochs is given`, description: "optimisation steps" },
     epochs: { type: "integer", min: 1, defaultText: "off", description: "passes over the training rows (instead of --steps)" },
     batch: { type: "integer", min: 1, defaultText: "256; images: nice 200, realnvp 64, maf/iaf 128", description: "minibatch size" },
     lr: { type: "number", min: 0, default: 1e-3, description: "Adam learning rate" },
+    microBatch: { type: "integer", min: 1, defaultText: "the batch; images with realnvp: 16", description: "rows per gradient pass; the passes' gradients are summed into one update (bounds the memory of a step)" },
     eps: { type: "number", min: 0, defaultText: "1e-8; images with nice: 1e-4 (as the NICE paper)", description: "Adam ε" },
     val: { type: "number", min: 0, max: 0.9, default: 0.1, description: "share of the rows held out for validation (best model and early stopping)" },
     patience: { type: "integer", min: 1, defaultText: "off (train all steps)", description: "stop after this many evaluations (every 100 steps) without improvement" },
@@ -95,6 +97,8 @@ export async function run(argv: string[]): Promise<number> {
     const hidden = v.hidden ?? imageDefaults?.hidden ?? [64, 64];
     const batch = v.batch ?? imageDefaults?.batch ?? 256;
     const eps = v.eps ?? imageDefaults?.eps;
+    const defaultMicro = imageDefaults?.microBatch;
+    const microBatch = v.microBatch ?? (defaultMicro !== undefined && batch % defaultMicro === 0 ? defaultMicro : undefined);
     const logit = v.logit === undefined ? undefined : parseLogit(v.logit);
     if (v.scales !== undefined && !(image && flow === "realnvp")) throw new UsageError("--scales: only for --flow realnvp on image data");
     const validation = image ? imageValidation(v.data, v.valN ?? 2000, contextColumns, data) : undefined;
@@ -124,6 +128,9 @@ export async function run(argv: string[]): Promise<number> {
         batchSize: batch,
         lr: v.lr,
         ...(eps !== undefined ? { eps } : {}),
+        // evaluation in passes of the same size: jax-js's wasm allocator reuses a freed buffer only for
+        // its own size class, so a second set of activation sizes would fragment its 4 GiB
+        ...(microBatch !== undefined ? { microBatchSize: microBatch, evalBatchSize: microBatch } : {}),
         validationFraction: v.val,
         ...(validation ? { validation } : {}),
         ...(dequantize ? { dequantize: { kind: "uniform" as const, levels: image?.levels ?? 256 } } : {}),
@@ -131,7 +138,7 @@ export async function run(argv: string[]): Promise<number> {
         ...(v.patience !== undefined ? { patience: v.patience } : {}),
         seed: v.seed,
         standardize,
-        columns: data.columns,
+        ...(image ? {} : { columns: data.columns }), // images: pixels p0…p{D−1} need no stored names
         ...(data.contextColumns ? { contextColumns: data.contextColumns } : {}),
         source: data.source,
         onProgress: (e) => {
