@@ -17,10 +17,15 @@ export function imageSize(shape: ImageShape): number {
   return shape[0] * shape[1] * shape[2];
 }
 
-/** Checks an image layout: three positive integers (ConfigError naming `what`). */
+/** Largest C·H·W accepted (a 4096×4096 RGB image is 50M; beyond this a config is a typo or hostile). */
+export const MAX_IMAGE_SIZE = 2 ** 26;
+
+/** Checks an image layout: three positive integers, C·H·W ≤ MAX_IMAGE_SIZE (ConfigError naming `what`). */
 export function checkImageShape(shape: unknown, what = "image"): ImageShape {
   if (!Array.isArray(shape) || shape.length !== 3 || shape.some((v) => !Number.isInteger(v) || v < 1))
     throw new ConfigError(`${what}: expected [channels, height, width], three positive integers, got ${JSON.stringify(shape)}`);
+  const size = shape[0] * shape[1] * shape[2];
+  if (size > MAX_IMAGE_SIZE) throw new ConfigError(`${what}: C·H·W = ${size} values per image, more than the ${MAX_IMAGE_SIZE} accepted`);
   return [shape[0], shape[1], shape[2]] as const;
 }
 

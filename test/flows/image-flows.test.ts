@@ -180,5 +180,6 @@ test("normalizeConfig: image fields default per family and round-trip", () => {
   assert.equal(v.image, null);
   assert.equal(v.logit, null);
   assert.throws(() => normalizeConfig({ flow: "realnvp", image: [1, 0, 4], layers: 1, hidden: [4] }), /image: expected \[channels, height, width\]/);
+  assert.throws(() => normalizeConfig({ flow: "realnvp", image: [3, 1e6, 1e6], layers: 1, hidden: [4] }), /values per image, more than/);
   assert.throws(() => normalizeConfig({ flow: "maf", dim: 4, layers: 1, hidden: [4], logit: 0.7 }), /logit: expected null/);
 });
