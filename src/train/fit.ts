@@ -193,6 +193,7 @@ export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData,
   const totalSteps = o.steps ?? (o.epochs !== undefined ? o.epochs * stepsPerEpoch : 1000);
   const evalEvery = o.evalEvery ?? Math.min(100, Math.max(1, totalSteps));
   const patience = o.patience ?? Infinity;
+  const micro = o.microBatchSize ?? batch;
   try {
     if (!Number.isInteger(batch) || batch < 1) throw new ConfigError(`train: batchSize must be an integer ≥ 1, got ${o.batchSize}`);
     if (!Number.isInteger(totalSteps) || totalSteps < 0)
@@ -200,6 +201,8 @@ export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData,
     if (!Number.isInteger(evalEvery) || evalEvery < 1) throw new ConfigError(`train: evalEvery must be an integer ≥ 1, got ${evalEvery}`);
     if (!(patience >= 1)) throw new ConfigError(`train: patience must be ≥ 1 evaluations, got ${patience}`);
     if (!(baseLr > 0)) throw new ConfigError(`train: lr must be > 0, got ${baseLr}`);
+    if (!Number.isInteger(micro) || micro < 1 || batch % Math.min(micro, batch) !== 0)
+      throw new ConfigError(`train: microBatchSize must be an integer that divides the batch size ${batch}, got ${o.microBatchSize}`);
   } catch (e) {
     disposeTree(params);
     throw e;
@@ -212,14 +215,6 @@ export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData,
   // --- compiled functions
   const K = flow.contextDim;
   const hyper = { beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay, clipNorm: o.clipNorm };
-  const micro = o.microBatchSize ?? batch;
-  try {
-    if (!Number.isInteger(micro) || micro < 1 || batch % Math.min(micro, batch) !== 0)
-      throw new ConfigError(`train: microBatchSize must be an integer that divides the batch size ${batch}, got ${o.microBatchSize}`);
-  } catch (e) {
-    disposeTree(params);
-    throw e;
-  }
   const microBatches = batch / Math.min(micro, batch);
   /** −mean log p of a batch and the batch-norm statistics it reports (consumes p, x, context). */
   const lossOf = (p: FlowParams, x: Array, context: Array | undefined): [Array, Record<string, Array>] => {
@@ -240,11 +235,11 @@ export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData,
   };
   // Two traced signatures: jit arguments must be arrays, so "no context" is a different arity.
   type Traced = (...args: any[]) => JsTree<Array>;
-  const fused = (K > 0
-    ? jit(((s: StepState, lr: Array, x: Array, c: Array) => stepBody(s, lr, x, c)) as unknown as Traced)
-    : jit(((s: StepState, lr: Array, x: Array) => stepBody(s, lr, x, undefined)) as unknown as Traced)) as unknown as StepFn;
-  const accumulated = microBatches > 1 ? accumulatingStep(lossOf, withStats, hyper, K, microBatches) : undefined;
-  const step: StepFn = accumulated ?? fused;
+  const fused = (): StepFn =>
+    (K > 0
+      ? jit(((s: StepState, lr: Array, x: Array, c: Array) => stepBody(s, lr, x, c)) as unknown as Traced)
+      : jit(((s: StepState, lr: Array, x: Array) => stepBody(s, lr, x, undefined)) as unknown as Traced)) as unknown as StepFn;
+  const step: StepFn = microBatches > 1 ? accumulatingStep(lossOf, withStats, hyper, K, microBatches) : fused();
   const evaluator = validation ? makeEvaluator(flow, { batchSize: o.evalBatchSize, dtype }) : undefined;
 
   // --- state
