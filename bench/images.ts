@@ -140,6 +140,9 @@ export async function runImageConfig(which: ImageConfigName, steps: number, test
   const curve: Record<string, number> = {};
   for (const h of result.history) if (h.valLoss !== undefined) curve[String(h.step)] = round(bitsPerDim(-h.valLoss, D, LEVELS), 4);
 
+  // the training figures first, so that a later failure does not lose them
+  log(`${which}: trained: ${JSON.stringify({ ...stepStats(result.stepTimesMs ?? []), eval_curve: curve, train_wall_s: round(trainWall, 1) })}`);
+
   // final evaluation: bits/dim of testN test images at a fixed noise seed
   log(`${which}: evaluating ${testN} test images…`);
   const t1 = performance.now();
@@ -153,21 +156,32 @@ export async function runImageConfig(which: ImageConfigName, steps: number, test
   const logit = config.logit;
   const ldj = logit === null ? undefined : meanAndStdError(logitLogDet(xTest, testN, D, logit)).mean;
 
-  // throughput: sample(64) and log-prob at the spec's batch
-  const sampler = samplerFor(flow, 64);
-  const sTp = await throughput(64, 5, async (r) => {
-    const x = sampler(refTree(result.params), keyFromSeed(100 + r));
-    await x.data();
-  });
-  sampler.dispose();
-  const lpFn = logProbFn(flow);
-  const B = spec.logprobBatch;
-  const xb = Float32Array.from(xTest.subarray(0, B * D));
-  const lpTp = await throughput(B, 5, async () => {
-    const v = lpFn(refTree(result.params), fromValues(xb, [B, D], "float32"));
-    await v.data();
-  });
-  lpFn.dispose();
+  // throughput: sample(64) and log-prob at the spec's batch, each in calls of the pass size (a
+  // compiled call of 64 C5 images needs more than wasm's 4 GiB, and one set of buffer sizes keeps
+  // jax-js's size-class allocator from fragmenting); an error is recorded, not fatal
+  const passes = (rows: number): number => Math.ceil(rows / Math.min(rows, spec.microBatch));
+  const per = (rows: number): number => Math.min(rows, spec.microBatch);
+  let sTp: unknown;
+  let lpTp: unknown;
+  try {
+    const sampler = samplerFor(flow, per(64));
+    sTp = await throughput(64, 5, async (r) => {
+      for (let k = 0; k < passes(64); k++) await sampler(refTree(result.params), keyFromSeed(100 + 8 * r + k)).data();
+    });
+    sampler.dispose();
+    const lpFn = logProbFn(flow);
+    const B = spec.logprobBatch;
+    const m = per(B);
+    const xb = Float32Array.from(xTest.subarray(0, B * D));
+    lpTp = await throughput(B, 5, async () => {
+      for (let k = 0; k < passes(B); k++) await lpFn(refTree(result.params), fromValues(xb.subarray(k * m * D, (k + 1) * m * D), [m, D], "float32")).data();
+    });
+    lpFn.dispose();
+  } catch (e) {
+    log(`${which}: throughput failed: ${(e as Error).message}`);
+    sTp ??= { error: (e as Error).message };
+    lpTp ??= { error: (e as Error).message };
+  }
   disposeTree(result.params);
 
   const note = shortRunNote(result.steps, IMAGE_FULL_STEPS[which], "the test bits/dim are");
@@ -204,6 +218,7 @@ export async function runImageConfig(which: ImageConfigName, steps: number, test
     final_eval_s: round(finalEvalS, 1),
     sample_throughput: sTp,
     logprob_throughput: lpTp,
+    throughput_calls: `in calls of ${spec.microBatch} rows`,
     peer: spec.peer,
     ...(note ? { note } : {}),
     env: env(),
