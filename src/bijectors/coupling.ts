@@ -26,7 +26,7 @@ import { np, type Array } from "../engine/jax.js";
 import { floatDTypeOf, fromValues, type FloatDType } from "../engine/dtype.js";
 import { ConfigError } from "../engine/errors.js";
 import type { Key } from "../engine/random.js";
-import { placeColumns, takeColumns } from "../engine/select.js";
+import { placeColumns, splitColumnBlocks, takeColumns } from "../engine/select.js";
 import { activation, type ActivationName } from "../nn/activation.js";
 import { mlpApply, mlpInit, type MLPParams, type MLPSpec } from "../nn/mlp.js";
 import { takeContext, type BijectionResult, type Bijector } from "./bijector.js";
@@ -204,7 +204,7 @@ export class Coupling implements Bijector<CouplingParams> {
       h = hW.add(net.b[i]!);
       if (i < n - 1) h = act(h);
     }
-    const r = this.transformer[direction](v, fullWidthHeads(h, this.transformer.paramCount, this.dim));
+    const r = this.transformer[direction](v, splitColumnBlocks(h, this.transformer.paramCount));
     return { y: r.y, logDet: elementwiseLogDet ? r.logDet : r.logDet.sum(1) };
   }
 }
@@ -230,21 +230,3 @@ function narrowMatmul(x: Array, W: Array): Array {
   return x.reshape([x.shape[0]!, x.shape[1]!, 1]).mul(W).sum(1);
 }
 
-/**
- * θ [N, P·D] → P heads [N, D] (consumes θ): head_j = Σ_i [i = j]·θ3[:, i, :] with θ3 = θ as
- * [N, P, D], a one-hot weighted sum over the head axis (O(N·P·D), exact), never a slice
- * (ENGINE-NOTES.md). The [P, 1] one-hot enters the kernel as a constant, with no copy per layer.
- */
-function fullWidthHeads(theta: Array, P: number, D: number): Array[] {
-  if (P === 1) return [theta];
-  const N = theta.shape[0]!;
-  const dtype = floatDTypeOf(theta) ?? "float32";
-  const t3 = theta.reshape([N, P, D]);
-  const out: Array[] = [];
-  for (let j = 0; j < P; j++) {
-    const e = new Float64Array(P);
-    e[j] = 1;
-    out.push((j === P - 1 ? t3 : t3.ref).mul(fromValues(e, [P, 1], dtype)).sum(1));
-  }
-  return out;
-}

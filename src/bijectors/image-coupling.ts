@@ -19,7 +19,7 @@
  * constant over the image. The variable is the flat [N, C·H·W] vector (bijectors/image.ts).
  */
 import { np, type Array } from "../engine/jax.js";
-import { fromValues, type FloatDType } from "../engine/dtype.js";
+import { floatDTypeOf, fromValues, jaxDType, type FloatDType } from "../engine/dtype.js";
 import { ConfigError } from "../engine/errors.js";
 import type { Key } from "../engine/random.js";
 import { splitColumnBlocks } from "../engine/select.js";
@@ -96,7 +96,7 @@ export class ImageAffineCoupling implements Bijector<ImageCouplingParams> {
   }
 
   init(key: Key, dtype: FloatDType = "float32"): ImageCouplingParams {
-    return { net: resnetInit(this.net, key, dtype), scale: np.ones([this.transformedChannels], { dtype: dtype === "float64" ? np.float64 : np.float32 }) };
+    return { net: resnetInit(this.net, key, dtype), scale: np.ones([this.transformedChannels], { dtype: jaxDType(dtype) }) };
   }
 
   /** z → x: x_trans = (z_trans − t) / exp(s). */
@@ -112,7 +112,7 @@ export class ImageAffineCoupling implements Bijector<ImageCouplingParams> {
   private apply(p: ImageCouplingParams, v: Array, context: Array | undefined, direction: "forward" | "inverse"): BijectionResult {
     checkImageBatch(v, this.shape, this.kind);
     const ctx = takeContext(this, context);
-    const dtype = (String(v.dtype) === "float64" ? "float64" : "float32") as FloatDType;
+    const dtype = floatDTypeOf(v) ?? "float32";
     const C = this.shape[0];
     const N = v.shape[0]!;
     if (this.board) {

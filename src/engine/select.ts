@@ -9,6 +9,7 @@
  * correct gradient everywhere, and costs nothing at the sizes of coupling splits.
  */
 import { np, type Array, type DType } from "./jax.js";
+import { floatDTypeOf, fromValues } from "./dtype.js";
 
 /** The D×k matrix S with S[idx[j], j] = 1, so that x·S = x[:, idx]. */
 export function selectionMatrix(dim: number, idx: readonly number[], dtype: DType): Array {
@@ -46,17 +47,17 @@ export function placeColumns(y: Array, idx: readonly number[], dim: number): Arr
  * `np.concatenate(blocks, 1)`, whose gradient is right under jit (conformance test).
  */
 export function splitColumnBlocks(x: Array, P: number): Array[] {
-  const [N, width] = [x.shape[0]!, x.shape[x.ndim - 1]!];
   if (P === 1) return [x];
-  const k = width / P;
+  const N = x.shape[0]!;
+  const k = x.shape[x.ndim - 1]! / P;
+  const dtype = floatDTypeOf(x) ?? "float32";
   const x3 = x.reshape([N, P, k]);
-  const Typed = String(x.dtype) === "float64" ? Float64Array : Float32Array;
   const out: Array[] = [];
   for (let j = 0; j < P; j++) {
-    const e = new Typed(P);
+    const e = new Float64Array(P);
     e[j] = 1;
-    const onehot = np.array(e, { shape: [P, 1], dtype: x.dtype });
-    out.push((j === P - 1 ? x3 : x3.ref).mul(onehot).sum(1));
+    // the [P, 1] one-hot enters the kernel as a constant, with no copy per call
+    out.push((j === P - 1 ? x3 : x3.ref).mul(fromValues(e, [P, 1], dtype)).sum(1));
   }
   return out;
 }
