@@ -20,6 +20,32 @@ import { takeContext, type BijectionResult, type Bijector, type PassKind } from 
 import { AffineTransformer } from "./transformers/affine.js";
 import type { ElementwiseTransformer } from "./transformers/transformer.js";
 
+/** Called after every eagerly run group of sequential passes, with their number (progress of MAF sampling / IAF density at large D). */
+export type PassListener = (passes: number) => void;
+
+/**
+ * Sequential passes per compiled call when run eagerly: each call unrolls this many MADE passes,
+ * so D = 784 costs 49 calls and host round trips per layer instead of 784 (jax-js's per-call
+ * overhead dominates a pass of a small MADE).
+ */
+export const PASSES_PER_CALL = 16;
+let passListener: PassListener | undefined;
+
+/**
+ * Runs `fn` with `listener` called after every eagerly run sequential pass of any autoregressive
+ * layer (D per layer and call): 784 passes per layer make MAF sampling of MNIST a long job, and
+ * this is how a caller shows its progress. Restores the previous listener afterwards.
+ */
+export function withPassListener<T>(listener: PassListener, fn: () => T): T {
+  const previous = passListener;
+  passListener = listener;
+  try {
+    return fn();
+  } finally {
+    passListener = previous;
+  }
+}
+
 /** Params of an autoregressive layer: its MADE conditioner. */
 export type AutoregressiveParams = { made: MADEParams };
 
@@ -94,17 +120,24 @@ export abstract class Autoregressive implements Bijector<AutoregressiveParams> {
     const ctx = takeContext(this, context);
     const D = this.dim;
     if (isConcrete(v) && (!ctx || isConcrete(ctx)) && treeLeaves(p).every(isConcrete)) {
-      const pass = this.compiledPass(direction, ctx !== undefined);
       let w = np.zeros(v.shape, { dtype: v.dtype });
-      for (let i = 1; i <= D; i++) {
-        const last = i === D;
+      // the remainder first, then full groups: at most two compiled shapes per layer
+      for (let done = 0; done < D; ) {
+        const k = done === 0 && D % PASSES_PER_CALL !== 0 ? D % PASSES_PER_CALL : Math.min(PASSES_PER_CALL, D - done);
+        done += k;
+        const last = done === D;
+        const pass = this.compiledPass(direction, ctx !== undefined, k);
         const args = [last ? p.made : refTree(p.made), w, last ? v : v.ref, ...(ctx ? [last ? ctx : ctx.ref] : [])];
         const [y, logDet] = pass(...args);
-        if (last) return { y, logDet };
+        if (last) {
+          passListener?.(k);
+          return { y, logDet };
+        }
         logDet.dispose();
-        // Realise the pass now: jax-js executes lazily, and a queue of D pending passes keeps all
+        // Realise the group now: jax-js executes lazily, and a queue of pending passes keeps all
         // their buffers alive at once (4 GiB wasm limit at D = 784).
         y.ref.dataSync();
+        passListener?.(k);
         w = y;
       }
     }
@@ -122,12 +155,20 @@ export abstract class Autoregressive implements Bijector<AutoregressiveParams> {
 
   private readonly passes = new Map<string, (...args: unknown[]) => [Array, Array]>();
 
-  /** One jitted pass (made, w, v[, context]) → [τ^{±1}(v; θ(w)), Σ log-det], cached per signature. */
-  private compiledPass(direction: "forward" | "inverse", withContext: boolean): (...args: unknown[]) => [Array, Array] {
-    const key = `${direction}:${withContext}`;
+  /**
+   * k jitted passes (made, w, v[, context]) → [w_k, Σ log-det of the last pass], w_{j+1} = τ^{±1}(v; θ(w_j)),
+   * cached per signature.
+   */
+  private compiledPass(direction: "forward" | "inverse", withContext: boolean, k: number): (...args: unknown[]) => [Array, Array] {
+    const key = `${direction}:${withContext}:${k}`;
     let pass = this.passes.get(key);
     if (!pass) {
       const body = (made: MADEParams, w: Array, v: Array, ctx?: Array): [Array, Array] => {
+        for (let j = 1; j < k; j++) {
+          const r = this.transformer[direction](v.ref, madeApply(this.made, refTree(made), w, ctx?.ref));
+          r.logDet.dispose();
+          w = r.y;
+        }
         const r = this.transformer[direction](v, madeApply(this.made, made, w, ctx));
         return [r.y, r.logDet.sum(1)];
       };

@@ -19,14 +19,15 @@
  * (with one passing column and no context, h_0 = v_c·W_0[0] + b_0, an outer product), so τ runs on all D columns with θ = 0 on the passing ones, where τ(v; 0) = v and log|τ'| = 0
  * bit for bit. Products with one-hot matrices and sums with exact zeros are exact: the values are
  * those of the select-and-place form, with fewer and cheaper kernels (jax-js spends most of a small
- * step on per-kernel overhead, ENGINE-NOTES.md "Speed"). Other transformers pick columns with
- * takeColumns/placeColumns. Never slices: slicing's gradient is wrong under jit in jax-js 0.1.25.
+ * step on per-kernel overhead, ENGINE-NOTES.md "Speed"). Other layers split and join columns with
+ * engine/select.ts columnSplit: O(N·D) one-hot sums for halves and even/odd masks, selection
+ * matrices otherwise. Never slices: slicing's gradient is wrong under jit in jax-js 0.1.25.
  */
 import { np, type Array } from "../engine/jax.js";
 import { floatDTypeOf, fromValues, type FloatDType } from "../engine/dtype.js";
 import { ConfigError } from "../engine/errors.js";
 import type { Key } from "../engine/random.js";
-import { placeColumns, splitColumnBlocks, takeColumns } from "../engine/select.js";
+import { columnSplit, splitColumnBlocks, type ColumnSplit } from "../engine/select.js";
 import { activation, type ActivationName } from "../nn/activation.js";
 import { mlpApply, mlpInit, type MLPParams, type MLPSpec } from "../nn/mlp.js";
 import { takeContext, type BijectionResult, type Bijector } from "./bijector.js";
@@ -66,6 +67,8 @@ export class Coupling implements Bijector<CouplingParams> {
   /** Passing (identity) and transformed dimension indices, in increasing order. */
   readonly identityIdx: readonly number[];
   readonly transformedIdx: readonly number[];
+  /** [v_id, v_T] from v and back, by the cheapest exact form the mask allows (engine/select.ts). */
+  private readonly columns: ColumnSplit;
   /** The conditioner: [z_id, context] ([N, |id| + K]) → θ blocks ([N, paramCount·k]). */
   readonly net: MLPSpec;
   /** Whether the layer runs full width (transformer.identityAtZero), see the file comment. */
@@ -101,6 +104,7 @@ export class Coupling implements Bijector<CouplingParams> {
     const { identity, transformed } = maskIndices(this.mask);
     this.identityIdx = identity;
     this.transformedIdx = transformed;
+    this.columns = columnSplit(o.dim, identity, transformed);
     this.net = {
       inputDim: identity.length + contextDim,
       hidden: this.hidden,
@@ -138,25 +142,16 @@ export class Coupling implements Bijector<CouplingParams> {
   private theta(p: CouplingParams, vId: Array, context: Array | undefined): Array[] {
     const input = context === undefined ? vId : np.concatenate([vId, context], 1);
     const out = mlpApply(this.net, p.net, input);
-    const k = this.transformedIdx.length;
-    const count = this.transformer.paramCount;
-    const blocks: Array[] = [];
-    for (let j = 0; j < count; j++) {
-      const cols = globalThis.Array.from({ length: k }, (_, i) => j * k + i);
-      blocks.push(takeColumns(j === count - 1 ? out : out.ref, cols));
-    }
-    return blocks;
+    return splitColumnBlocks(out, this.transformer.paramCount);
   }
 
   private apply(p: CouplingParams, v: Array, context: Array | undefined, direction: "forward" | "inverse"): BijectionResult {
     const ctx = takeContext(this, context);
     if (this.fullWidth) return this.applyFolded(this.fold(p.net), v, ctx, direction);
-    const D = this.dim;
-    const vId = takeColumns(v.ref, this.identityIdx);
-    const vT = takeColumns(v, this.transformedIdx);
+    const [vId, vT] = this.columns.split(v);
     const theta = this.theta(p, vId.ref, ctx);
     const r: TransformerResult = this.transformer[direction](vT, theta);
-    const y = placeColumns(vId, this.identityIdx, D).add(placeColumns(r.y, this.transformedIdx, D));
+    const y = this.columns.join(vId, r.y);
     return { y, logDet: r.logDet.sum(1) };
   }
 

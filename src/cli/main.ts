@@ -22,7 +22,9 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
   encode: { summary: "map data to the base space (x → z)", load: () => import("./commands/encode.js") },
   decode: { summary: "map base-space codes to data (z → x)", load: () => import("./commands/decode.js") },
   info: { summary: "architecture, parameter count and training record of a model file", load: () => import("./commands/info.js") },
-  demo: { summary: "train on a toy and draw every picture (data, samples, density, layers, loss)", load: () => import("./commands/demo.js") },
+  demo: { summary: "train on a toy and draw every picture (data, samples, density, layers, loss); demo images: the MNIST results", load: () => import("./commands/demo.js") },
+  inpaint: { summary: "restore hidden pixels of images under an image model (MAP or posterior mean)", load: () => import("./commands/inpaint.js") },
+  interpolate: { summary: "decode a grid of latent interpolations between four images", load: () => import("./commands/interpolate.js") },
   plot: { summary: "draw a trained model: density, samples, layers or loss", load: () => import("./commands/plot.js") },
 };
 

@@ -5,6 +5,7 @@
  * Ownership (jax-js convention): methods CONSUME `p`, `x`, `key` and `context`.
  */
 import type { Array } from "../engine/jax.js";
+import { ConfigError } from "../engine/errors.js";
 import type { FloatDType } from "../engine/dtype.js";
 import type { Key } from "../engine/random.js";
 import type { Params } from "../engine/tree.js";
@@ -18,6 +19,23 @@ export interface SampleAndLogProb {
 export interface SampleOptions {
   /** dtype of the samples when the params do not decide it (default float32). */
   dtype?: FloatDType;
+  /**
+   * Sampling temperature T > 0 of a location-scale base: z = μ + T·σ·ε instead of μ + σ·ε
+   * (Glow's and RealNVP's "reduced temperature" samples, T < 1: cleaner, less varied). Default 1.
+   * The log-density returned with the samples is still that of the untempered distribution.
+   */
+  temperature?: number;
+}
+
+/**
+ * The temperature of `opts` (1 when not given), checked: a finite number > 0. Bases without a
+ * location-scale form pass `supported = false` and refuse any T ≠ 1.
+ */
+export function sampleTemperature(opts: SampleOptions | undefined, kind: string, supported = true): number {
+  const t = opts?.temperature ?? 1;
+  if (!(typeof t === "number" && Number.isFinite(t) && t > 0)) throw new ConfigError(`temperature: expected a finite number > 0, got ${t}`);
+  if (!supported && t !== 1) throw new ConfigError(`temperature: the ${kind} base has no location-scale form; sample it at temperature 1`);
+  return t;
 }
 
 export interface Distribution<P extends Params = Params> {

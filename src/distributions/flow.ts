@@ -105,7 +105,10 @@ export class Flow implements Distribution<FlowParams> {
     const baseCtx = this.base.contextDim ? context?.ref : undefined;
     const bijCtx = this.bijector.contextDim ? context?.ref : undefined;
     context?.dispose();
-    const { x: z, logProb: lpz } = this.base.sampleAndLogProb(p.base, key, n, baseCtx, { dtype });
+    const { x: z, logProb: lpz } = this.base.sampleAndLogProb(p.base, key, n, baseCtx, {
+      dtype,
+      ...(opts?.temperature !== undefined ? { temperature: opts.temperature } : {}),
+    });
     const r = this.bijector.forward(p.bijector, z, bijCtx);
     return { x: r.y, logProb: lpz.sub(r.logDet) };
   }

@@ -15,7 +15,7 @@ import { ConfigError } from "../engine/errors.js";
 import { normal, splitKey, type Key } from "../engine/random.js";
 import { refTree } from "../engine/tree.js";
 import { dropContext } from "../bijectors/bijector.js";
-import type { Distribution, SampleAndLogProb, SampleOptions } from "./distribution.js";
+import { sampleTemperature, type Distribution, type SampleAndLogProb, type SampleOptions } from "./distribution.js";
 
 /** logits [K], means [K, D], logStds [K, D]. */
 export type MixtureOfGaussiansParams = { logits: Array; means: Array; logStds: Array };
@@ -68,6 +68,7 @@ export class MixtureOfGaussians implements Distribution<MixtureOfGaussiansParams
 
   sample(p: MixtureOfGaussiansParams, key: Key, n: number, context?: Array, opts?: SampleOptions): Array {
     dropContext(context);
+    sampleTemperature(opts, this.kind, false);
     const K = this.components;
     const dtype: FloatDType = floatDTypeOf(p.means) ?? opts?.dtype ?? "float32";
     const [kc, kz] = splitKey(key, 2);

@@ -13,7 +13,7 @@ import { floatDTypeOf, fromValues, type FloatDType } from "../engine/dtype.js";
 import { ConfigError } from "../engine/errors.js";
 import { uniform, type Key } from "../engine/random.js";
 import { dropContext } from "../bijectors/bijector.js";
-import type { Distribution, SampleAndLogProb, SampleOptions } from "./distribution.js";
+import { sampleTemperature, type Distribution, type SampleAndLogProb, type SampleOptions } from "./distribution.js";
 
 export type UniformBoxParams = Record<string, never>;
 
@@ -64,6 +64,7 @@ export class UniformBox implements Distribution<UniformBoxParams> {
   sample(_p: UniformBoxParams, key: Key, n: number, context?: Array, opts?: SampleOptions): Array {
     const dtype: FloatDType = opts?.dtype ?? (context ? (floatDTypeOf(context) ?? "float32") : "float32");
     dropContext(context);
+    sampleTemperature(opts, this.kind, false);
     // u ∈ [0, 1) drawn in float32 (then widened), so low + u·(high − low) stays inside the box.
     const u = uniform(key, [n, this.dim], dtype);
     const width = this.high.map((hi, d) => hi - this.low[d]!);

@@ -28,6 +28,8 @@ import {
   type TrainingRecord,
 } from "../io/model-format.js";
 import { LIBRARY_VERSION } from "../io/version.js";
+import { sampleTemperature } from "../distributions/distribution.js";
+import { withPassListener } from "../bijectors/autoregressive.js";
 
 /** Rows given to a model: `number[][]` (N rows of D values) or a flat row-major typed array. */
 export type RowsInput = readonly (readonly number[])[] | Float64Array | Float32Array;
@@ -52,6 +54,13 @@ export interface ModelSampleOptions {
   seed?: number;
   /** Context of a conditional model: one row for all samples, or n rows. */
   context?: ContextInput;
+  /** Temperature T of the base (z = μ + T·σ·ε; T < 1 gives cleaner, less varied samples). Default 1. */
+  temperature?: number;
+  /**
+   * Progress of long draws, as (done, total) in units of work: chunks of rows, or, for a model
+   * that samples with sequential passes (MAF at large D: D passes per layer), single passes.
+   */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** What `FlowModel.info()` returns. */
@@ -178,9 +187,12 @@ export class FlowModel {
     const seed = options.seed ?? this.sampleCalls;
     this.sampleCalls++;
     if (!Number.isInteger(seed)) throw new ShapeError(`sample: expected an integer seed, got ${seed}`);
+    const temperature = sampleTemperature(options, this._flow.base.kind);
     const ctx = this.contextRows(options.context, n, "sample");
     if (n === 0) return [];
-    const values = this.run("sample", this._flow.bijector.forwardPass, undefined, n, ctx, this.dim, seed);
+    const pass = this._flow.bijector.forwardPass;
+    const draw = (): Float64Array => this.run("sample", pass, undefined, n, ctx, this.dim, seed, temperature, options.onProgress);
+    const values = options.onProgress && pass === "sequential" && !this.traced(pass) ? this.withPassProgress(n, options.onProgress, draw) : draw();
     return toRows(this.unstandardize(values, n), n, this.dim);
   }
 
@@ -339,9 +351,25 @@ export class FlowModel {
     return info?.mean && info.std && n > 0 ? applyStandardization({ mean: info.mean, std: info.std }, flat) : flat;
   }
 
+  /** Whether an operation of this pass kind runs as one compiled call (else eagerly, pass by pass). */
+  private traced(pass: "parallel" | "sequential"): boolean {
+    return pass === "parallel" || this.dim <= MAX_TRACED_SEQUENTIAL_DIM;
+  }
+
+  /**
+   * Runs `draw` reporting every sequential pass: a draw of n rows runs ⌈n/B⌉ chunks, each D passes
+   * through every sequential layer (the flow's autoregressive layers; `layers` of them for a MAF).
+   */
+  private withPassProgress<T>(n: number, onProgress: (done: number, total: number) => void, draw: () => T): T {
+    const chunks = Math.ceil(n / chunkFor(n, this.chunkSize));
+    const total = chunks * this.dim * this.config.layers;
+    let done = 0;
+    return withPassListener((passes) => onProgress(Math.min((done += passes), total), total), draw);
+  }
+
   /** The compiled (or eager, for long sequential passes) function of one operation. */
-  private fn(op: "logProb" | "encode" | "decode" | "sample", pass: "parallel" | "sequential", B: number): Fn {
-    const name = op === "sample" ? `sample:${B}` : op;
+  private fn(op: "logProb" | "encode" | "decode" | "sample", pass: "parallel" | "sequential", B: number, temperature = 1): Fn {
+    const name = op === "sample" ? `sample:${B}:${temperature}` : op;
     const cached = this.compiled.get(name);
     if (cached) return cached;
     const flow = this._flow;
@@ -358,14 +386,13 @@ export class FlowModel {
           return r.y;
         }
         case "sample":
-          return flow.sample(p, a as Key, B, c);
+          return flow.sample(p, a as Key, B, c, temperature === 1 ? {} : { temperature });
       }
     };
     const raw = (conditional
       ? (p: FlowParams, a: Array, c: Array) => body(p, a, c)
       : (p: FlowParams, a: Array) => body(p, a)) as unknown as Fn;
-    const traced = pass === "parallel" || this.dim <= MAX_TRACED_SEQUENTIAL_DIM;
-    const fn = traced ? (jit(raw as never) as unknown as Fn) : raw;
+    const fn = this.traced(pass) ? (jit(raw as never) as unknown as Fn) : raw;
     this.compiled.set(name, fn);
     return fn;
   }
@@ -382,6 +409,8 @@ export class FlowModel {
     context: Float64Array | undefined,
     width: number,
     seed = 0,
+    temperature = 1,
+    onProgress?: (done: number, total: number) => void,
   ): Float64Array {
     const params = this.params;
     const out = new Float64Array(n * width);
@@ -391,7 +420,8 @@ export class FlowModel {
     const K = this.contextDim;
     const chunks = Math.ceil(n / B);
     const keys: Key[] | undefined = op === "sample" ? (chunks === 1 ? [keyFromSeed(seed)] : splitKey(keyFromSeed(seed), chunks)) : undefined;
-    const fn = this.fn(op, pass, B);
+    const fn = this.fn(op, pass, B, temperature);
+    const reportChunks = onProgress && this.traced(pass) ? onProgress : undefined;
     try {
       for (let c = 0; c < chunks; c++) {
         const start = c * B;
@@ -403,6 +433,7 @@ export class FlowModel {
         const result = fn(...args);
         const values = result.dataSync() as Float32Array | Float64Array;
         for (let i = 0; i < m * width; i++) out[start * width + i] = values[i]!;
+        reportChunks?.(c + 1, chunks);
       }
     } finally {
       keys?.forEach((k) => k?.dispose());

@@ -18,6 +18,8 @@ export interface ImageGridOptions {
   scale?: number;
   /** A caption under each image. */
   labels?: readonly string[];
+  /** A label left of each row of the grid (e.g. "original", "restored", a mask or class name). */
+  rowLabels?: readonly string[];
   title?: string;
   note?: string;
 }
@@ -31,21 +33,27 @@ export function imageGridFigure<C extends CanvasLike>(factory: CanvasFactory<C>,
   if (opts.labels && opts.labels.length !== n) throw new RangeError(`imageGrid: expected ${n} labels, got ${opts.labels.length}`);
   const cols = opts.cols ?? Math.ceil(Math.sqrt(n));
   const rows = Math.ceil(n / cols);
+  if (opts.rowLabels && opts.rowLabels.length !== rows) throw new RangeError(`imageGrid: expected ${rows} row labels, got ${opts.rowLabels.length}`);
+  // room for the longest row label at ~7 px per character of the tick font
+  const labelW = opts.rowLabels ? 12 + 7 * Math.max(...opts.rowLabels.map((l) => l.length)) : 0;
   const gap = 4;
-  const scale = opts.scale ?? Math.max(1, Math.floor((760 - gap * (cols - 1)) / (cols * w)));
+  const scale = opts.scale ?? Math.max(1, Math.floor((760 - labelW - gap * (cols - 1)) / (cols * w)));
   const labelH = opts.labels ? 20 : 0;
   const cellW = w * scale + gap;
   const cellH = h * scale + gap + labelH;
   const top = opts.title ? 44 : 10;
   const bottom = opts.note ? 30 : 10;
   const gridW = cols * cellW - gap;
-  const width = Math.max(opts.title ? 420 : 0, gridW + 20);
+  const width = Math.max(opts.title ? 420 : 0, gridW + labelW + 20);
   const height = top + rows * cellH - gap + bottom;
   const { canvas, ctx } = newFigure(factory, width, height);
   if (opts.title) figureTitle(ctx, opts.title, width);
   const [lo, hi] = opts.range ?? [0, 1];
   const span = hi - lo || 1;
-  const x0 = Math.round((width - gridW) / 2);
+  const x0 = labelW + Math.round((width - labelW - gridW) / 2);
+  opts.rowLabels?.forEach((label, r) =>
+    text(ctx, label, x0 - 8, top + r * cellH + (h * scale) / 2, { size: FONT_SIZE.tick, align: "right", baseline: "middle" }),
+  );
   for (let k = 0; k < n; k++) {
     const [r, c] = [Math.floor(k / cols), k % cols];
     const img = ctx.createImageData(w * scale, h * scale);

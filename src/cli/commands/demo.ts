@@ -54,11 +54,16 @@ export const demoSpec = defineCommand({
     "",
     "Writes data.png, samples.png, density.png, layers.png, loss.png, change-of-variables.png,",
     "density-steps.png, model.nflow and summary.md into --out.",
+    "",
+    "nflow demo images: inpainting, samples, interpolation and class-conditional digits from the",
+    "pretrained MNIST models that ship in the package (nflow demo images --help).",
   ],
 });
 
 /** Runs `nflow demo` with the words after the command name; resolves to the exit code. */
 export async function run(argv: string[]): Promise<number> {
+  // `nflow demo images`: the image results from the shipped MNIST models
+  if (argv[0] === "images") return (await import("./demo-images.js")).run(argv.slice(1));
   return runCommand(demoSpec, argv, async ({ args, out }) => {
     const t0 = performance.now();
     const v = args.values;
