@@ -16,6 +16,7 @@
  *                 permutations, same weights), untrained: density and sampling throughput.
  *
  *   C5, C6       the image flows of CONFIGS-IMAGES.md (multi-scale RealNVP and NICE on MNIST): bench/images.ts.
+ *   shipped      the pretrained MNIST models in models/: test bits/dim, NICE inpainting, class-conditional samples scored by a classifier: bench/shipped.ts.
  *
  * Flags: --config C1,…,C6 or all (default C1,C4: a few minutes; C2, C3, C5 and C6 are long),
  * --datasets a,b (toys for C1, gmm8/gmm43 for C2, mnist for C3), --steps N (every trained config;
@@ -68,6 +69,7 @@ import {
 } from "./common.js";
 import { findMnistDir, loadMnist, mnistLogit, MNIST_DIM } from "./mnist.js";
 import { IMAGE_FULL_STEPS, runImageConfig } from "./images.js";
+import { runShipped } from "./shipped.js";
 
 // ------------------------------------------------------------------------------ peers (PEERS.md)
 
@@ -102,7 +104,7 @@ const PEER_C4: Record<string, number> = {
 
 // ------------------------------------------------------------------------------ helpers
 
-type ConfigName = "C1" | "C2" | "C3" | "C4" | "C5" | "C6";
+type ConfigName = "C1" | "C2" | "C3" | "C4" | "C5" | "C6" | "SHIPPED";
 const ALL_CONFIGS: readonly ConfigName[] = ["C1", "C2", "C3", "C4", "C5", "C6"];
 /** Without --config: the quick ones (a few minutes). C2 and C3 take tens of minutes each. */
 const DEFAULT_CONFIGS: readonly ConfigName[] = ["C1", "C4"];
@@ -120,11 +122,14 @@ interface Args {
   /** Steps of every trained config; undefined: the full counts of CONFIGS.md. */
   steps?: number;
   mnistDir?: string;
-  /** C5/C6: test images in the final evaluation (default all 10,000). */
+  /** C5/C6/shipped: test images in the final evaluation (default all 10,000). */
   testN?: number;
+  /** shipped: the models folder (default models/) and the test digits inpainted (default 100). */
+  models?: string;
+  inpaintN?: number;
 }
 
-const USAGE = "flags: --config C1|C2|C3|C4|C5|C6|all (comma list; default C1,C4), --datasets a,b, --steps N, --test-n N (C5/C6), --mnist-dir DIR, --threads";
+const USAGE = "flags: --config C1|C2|C3|C4|C5|C6|all|shipped (comma list; default C1,C4), --datasets a,b, --steps N, --test-n N (C5/C6/shipped), --models DIR and --inpaint-n N (shipped), --mnist-dir DIR, --threads";
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { configs: DEFAULT_CONFIGS.slice(), toys: ["8gaussians", "checkerboard", "moons"], gmms: GMM_DATASETS.slice(), mnist: true };
@@ -135,10 +140,11 @@ function parseArgs(argv: string[]): Args {
       const configs = new Set<ConfigName>();
       for (const part of value.split(",").map((c) => c.trim().toUpperCase())) {
         if (part === "ALL") ALL_CONFIGS.forEach((c) => configs.add(c));
+        else if (part === "SHIPPED") configs.add("SHIPPED");
         else if ((ALL_CONFIGS as readonly string[]).includes(part)) configs.add(part as ConfigName);
         else throw new Error(`--config: expected C1 … C6 or all (comma-separated), got ${value}`);
       }
-      args.configs = ALL_CONFIGS.filter((c) => configs.has(c));
+      args.configs = [...ALL_CONFIGS, "SHIPPED" as const].filter((c) => configs.has(c));
       i++;
     } else if (flag === "--datasets" && value) {
       const names = value.split(",").map((d) => d.trim());
@@ -156,6 +162,13 @@ function parseArgs(argv: string[]): Args {
     } else if (flag === "--test-n" && value) {
       args.testN = Number(value);
       if (!Number.isInteger(args.testN) || args.testN < 1 || args.testN > 10000) throw new Error(`--test-n: expected an integer in 1..10000, got ${value}`);
+      i++;
+    } else if (flag === "--models" && value) {
+      args.models = value;
+      i++;
+    } else if (flag === "--inpaint-n" && value) {
+      args.inpaintN = Number(value);
+      if (!Number.isInteger(args.inpaintN) || args.inpaintN < 1 || args.inpaintN > 10000) throw new Error(`--inpaint-n: expected an integer in 1..10000, got ${value}`);
       i++;
     } else if (flag === "--mnist-dir" && value) {
       args.mnistDir = value;
@@ -760,6 +773,7 @@ async function main(): Promise<void> {
     if (config === "C3" && args.mnist) emit(await runC3(args.steps ?? FULL_STEPS.C3, args.mnistDir));
     if (config === "C4") emit(await runC4());
     if (config === "C5" || config === "C6") emit(await runImageConfig(config, args.steps ?? IMAGE_FULL_STEPS[config], args.testN));
+    if (config === "SHIPPED") emit(await runShipped({ ...(args.models ? { models: args.models } : {}), ...(args.testN ? { testN: args.testN } : {}), ...(args.inpaintN ? { inpaintN: args.inpaintN } : {}) }));
   }
 }
 
