@@ -37,5 +37,6 @@ export * from "./train/index.js";
 export * from "./data/index.js";
 export * from "./io/index.js";
 export * from "./model/index.js";
+export * from "./tasks/index.js";
 /** Pictures on the Canvas 2D API (browser or Node); Node's PNG helpers: "normalizing-flows/plot/node". */
 export * as plot from "./plot/index.js";
