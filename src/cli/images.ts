@@ -18,6 +18,16 @@ export function requireImageModel(model: FlowModel, path: string, what: string):
   return image;
 }
 
+/**
+ * The [C, H, W] of an UNCONDITIONAL image model (inpainting, interpolation); a one-line UsageError
+ * naming the file and the task otherwise.
+ */
+export function requireUnconditionalImageModel(model: FlowModel, path: string, what: string, task: string): ImageShape {
+  const shape = requireImageModel(model, path, what);
+  if (model.contextDim > 0) throw new UsageError(`${what}: ${path} is conditional (context size ${model.contextDim}); ${task} needs an unconditional image model`);
+  return shape;
+}
+
 /** `--images 0,5,7` or ranges `0-99` (and mixtures `0-3,10`): distinct indices ≥ 0, in the order given. */
 export function parseImageIndices(text: string, what = "--images"): number[] {
   const out: number[] = [];

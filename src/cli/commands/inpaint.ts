@@ -7,7 +7,7 @@
 import { defineCommand, UsageError } from "../args.js";
 import { ExitCode, runCommand, type Progress } from "../output.js";
 import { MODEL_FLAG, openModel } from "./common.js";
-import { checkPngOut, meanImage, parseImageIndices, pickTestImages, requireImageModel, writeImageGrid } from "../images.js";
+import { checkPngOut, meanImage, parseImageIndices, pickTestImages, requireUnconditionalImageModel, writeImageGrid } from "../images.js";
 import { INPAINTING_MASKS, MASK_SEED, MASK_TITLES, inpaintingMask, parseMaskName, type InpaintingMask } from "../../tasks/inpainting-masks.js";
 import { inpaintingReport, type MaskOutcome } from "../../tasks/inpainting.js";
 
@@ -51,8 +51,7 @@ export async function run(argv: string[]): Promise<number> {
     const indices = parseImageIndices(v.images);
     const model = await openModel(v.model, out);
     try {
-      const shape = requireImageModel(model, v.model, "inpaint");
-      if (model.contextDim > 0) throw new UsageError(`inpaint: ${v.model} is conditional (context size ${model.contextDim}); inpainting needs an unconditional image model`);
+      const shape = requireUnconditionalImageModel(model, v.model, "inpaint", "inpainting");
       if (!model.dataInfo?.dequantization)
         throw new UsageError(`inpaint: ${v.model} was not trained on dequantised pixels, so its density is not on [0, 1]; train it with --dequantize yes`);
       const picked = pickTestImages(v.data, indices, shape);

@@ -5,7 +5,7 @@
 import { defineCommand, UsageError } from "../args.js";
 import { ExitCode, runCommand } from "../output.js";
 import { MODEL_FLAG, openModel } from "./common.js";
-import { checkPngOut, parseImageIndices, pickTestImages, requireImageModel, writeImageGrid } from "../images.js";
+import { checkPngOut, parseImageIndices, pickTestImages, requireUnconditionalImageModel, writeImageGrid } from "../images.js";
 import { interpolate } from "../../tasks/interpolation.js";
 
 /** Largest grid side (g² decoded images). */
@@ -43,8 +43,7 @@ export async function run(argv: string[]): Promise<number> {
     if (indices && indices.length !== 4) throw new UsageError(`--images: expected four images (the corners), got ${indices.length}`);
     const model = await openModel(v.model, out);
     try {
-      const shape = requireImageModel(model, v.model, "interpolate");
-      if (model.contextDim > 0) throw new UsageError(`interpolate: ${v.model} is conditional (context size ${model.contextDim}); interpolation needs an unconditional image model`);
+      const shape = requireUnconditionalImageModel(model, v.model, "interpolate", "interpolation");
       const picked = indices ? pickTestImages(v.data, indices, shape) : undefined;
       const r = interpolate(model, picked ? { images: picked.pixels } : { seed: v.seed!, temperature: v.temperature }, v.grid);
       const from = picked ? `test images ${indices!.join(", ")} of ${picked.source}` : `four samples (seed ${v.seed}${v.temperature !== 1 ? `, T = ${v.temperature}` : ""})`;
