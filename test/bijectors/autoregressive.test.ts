@@ -7,7 +7,7 @@ import { disposeTree, refTree, setPath, treeLeaves, treePaths } from "../../src/
 import { ContextError } from "../../src/engine/errors.js";
 import { MaskedAutoregressive } from "../../src/bijectors/masked-autoregressive.js";
 import { InverseAutoregressive } from "../../src/bijectors/inverse-autoregressive.js";
-import type { Autoregressive, AutoregressiveOptions, AutoregressiveParams } from "../../src/bijectors/autoregressive.js";
+import { withPassListener, type Autoregressive, type AutoregressiveOptions, type AutoregressiveParams } from "../../src/bijectors/autoregressive.js";
 import { AdditiveTransformer } from "../../src/bijectors/transformers/additive.js";
 import { checkBijector, forwardJacobian, host, perturb } from "../support/checks.js";
 
@@ -143,18 +143,21 @@ test("MAF and IAF: huge raw log-scales are soft-clamped (finite outputs, |logDet
   }
 });
 
-test("MAF sampling / IAF density: eager sequential passes (one compiled pass each) equal the traced, unrolled passes", () => {
+test("MAF sampling / IAF density: eager sequential passes (groups of compiled passes) equal the traced, unrolled passes", () => {
   defaultDevice("cpu");
   for (const [Layer, direction] of [
     [MaskedAutoregressive, "forward"],
     [InverseAutoregressive, "inverse"],
   ] as const) {
-    for (const contextDim of [0, 2]) {
-      const layer = new Layer({ dim: 5, hidden: [7, 7], contextDim });
+    // D = 37: a remainder group of 5 passes, then two of PASSES_PER_CALL = 16
+    for (const [contextDim, D] of [[0, 5], [2, 5], [2, 37]] as const) {
+      const layer = new Layer({ dim: D, hidden: [7, 7], contextDim });
       const p = perturb(layer.init(keyFromSeed(11), "float64"), 5);
-      const v = (): Array => fromValues(Array.from({ length: 15 }, (_, i) => Math.sin(i + 0.5)), [3, 5], "float64");
+      const v = (): Array => fromValues(Array.from({ length: 3 * D }, (_, i) => Math.sin(i + 0.5)), [3, D], "float64");
       const c = (): Array | undefined => (contextDim ? fromValues([0.3, -1, 2, 0.1, -0.4, 0.9], [3, 2], "float64") : undefined);
-      const eager = layer[direction](refTree(p), v(), c());
+      const groups: number[] = [];
+      const eager = withPassListener((k) => groups.push(k), () => layer[direction](refTree(p), v(), c()));
+      assert.deepEqual(groups, D === 37 ? [5, 16, 16] : [5], "the listener hears every pass, group by group");
       const traced = contextDim
         ? jit((q: AutoregressiveParams, x: Array, ctx: Array) => { const r = layer[direction](q, x, ctx); return [r.y, r.logDet]; })(refTree(p), v(), c()!)
         : jit((q: AutoregressiveParams, x: Array) => { const r = layer[direction](q, x); return [r.y, r.logDet]; })(refTree(p), v());
