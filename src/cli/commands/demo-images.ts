@@ -57,7 +57,7 @@ export const demoImagesSpec = defineCommand({
     "  nflow demo images --out demo-images",
     "",
     "Writes inpainting.png, samples.png, interpolation.png, classes.png and summary.md into --out.",
-    "The models are smaller than the papers' (they train in under an hour on two cores each; see",
+    "The models are smaller than the papers' (each trains in about an hour or less on two cores; see",
     "docs/images.md); retrain them with scripts/train-shipped-models.sh.",
   ],
 });
@@ -222,7 +222,7 @@ function summary(s: { reports: MaskReport[]; bits: { nice: number; realnvp: numb
     "# nflow demo images",
     "",
     `The lecture's image results from the three pretrained MNIST models in the package, drawn in ${s.totalSec} s.`,
-    "The models are smaller than the papers' (each trains in under an hour on two CPU cores; docs/images.md has their",
+    "The models are smaller than the papers' (each trains in about an hour or less on two CPU cores; docs/images.md has their",
     "architectures, training commands and test-set scores; scripts/train-shipped-models.sh retrains them).",
     "",
     "| model | role | bits/dim on the 100 shipped test digits (bin centres) |",
