@@ -4,12 +4,20 @@
  * grids written as PNG.
  */
 import { extname } from "node:path";
-import { UsageError } from "./args.js";
+import { UsageError, type FlagSpec } from "./args.js";
 import { checkOutputPath, resolveData } from "./data.js";
 import type { ImageShape } from "../bijectors/image.js";
 import type { FlowModel } from "../model/model.js";
 import { imageGridFigure, type ImageGridOptions } from "../plot/image-grid.js";
 import { nodeCanvasFactory, savePng } from "../plot/node-canvas.js";
+
+/** The `--data` flag of the commands that read test images. */
+export const IMAGE_DATA_FLAG = {
+  type: "string",
+  default: "mnist",
+  placeholder: "images",
+  description: "the images (their test part): mnist, fashion-mnist:DIR or an …-idx3-ubyte[.gz] file",
+} as const satisfies FlagSpec;
 
 /** The [C, H, W] of an image model; a one-line UsageError naming the file for any other model. */
 export function requireImageModel(model: FlowModel, path: string, what: string): ImageShape {

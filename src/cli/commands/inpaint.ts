@@ -7,7 +7,7 @@
 import { defineCommand, UsageError } from "../args.js";
 import { ExitCode, runCommand, type Progress } from "../output.js";
 import { MODEL_FLAG, openModel } from "./common.js";
-import { checkPngOut, meanImage, parseImageIndices, pickTestImages, requireUnconditionalImageModel, writeImageGrid } from "../images.js";
+import { IMAGE_DATA_FLAG, checkPngOut, meanImage, parseImageIndices, pickTestImages, requireUnconditionalImageModel, writeImageGrid } from "../images.js";
 import { INPAINTING_MASKS, MASK_SEED, MASK_TITLES, inpaintingMask, parseMaskName, type InpaintingMask } from "../../tasks/inpainting-masks.js";
 import { inpaintingReport, type MaskOutcome } from "../../tasks/inpainting.js";
 
@@ -16,7 +16,7 @@ export const inpaintSpec = defineCommand({
   summary: "Restore hidden pixels of test images under an image model (MAP ascent or posterior mean) and draw them.",
   flags: {
     model: MODEL_FLAG,
-    data: { type: "string", default: "mnist", placeholder: "images", description: "the images (their test part): mnist, fashion-mnist:DIR or an …-idx3-ubyte[.gz] file" },
+    data: IMAGE_DATA_FLAG,
     images: { type: "string", default: "0-7", placeholder: "i,j,…|a-b", description: "which test images" },
     mask: { type: "string", default: "all", placeholder: "name[,name]|all", description: `corruption(s): ${INPAINTING_MASKS.join(", ")}` },
     method: { type: "string", choices: ["map", "mean", "both"], default: "map", description: "map: argmax log p by gradient ascent (the lecture's); mean: posterior mean from MALA chains started at the MAP estimate (fewer confident wrong strokes); both: draw and report the two" },

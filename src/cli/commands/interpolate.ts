@@ -5,7 +5,7 @@
 import { defineCommand, UsageError } from "../args.js";
 import { ExitCode, runCommand } from "../output.js";
 import { MODEL_FLAG, openModel } from "./common.js";
-import { checkPngOut, parseImageIndices, pickTestImages, requireUnconditionalImageModel, writeImageGrid } from "../images.js";
+import { IMAGE_DATA_FLAG, checkPngOut, parseImageIndices, pickTestImages, requireUnconditionalImageModel, writeImageGrid } from "../images.js";
 import { interpolate } from "../../tasks/interpolation.js";
 
 /** Largest grid side (g² decoded images). */
@@ -16,7 +16,7 @@ export const interpolateSpec = defineCommand({
   summary: "Decode the grid z = cos φ (cos φ′ z₁ + sin φ′ z₂) + sin φ (cos φ′ z₃ + sin φ′ z₄) between four images.",
   flags: {
     model: MODEL_FLAG,
-    data: { type: "string", default: "mnist", placeholder: "images", description: "the images (their test part): mnist, fashion-mnist:DIR or an …-idx3-ubyte[.gz] file" },
+    data: IMAGE_DATA_FLAG,
     images: { type: "string", placeholder: "i,j,k,l", defaultText: "0,1,2,3", description: "the four corner test images (z₁ top left, z₂ top right, z₃ bottom left, z₄ bottom right)" },
     seed: { type: "integer", min: 0, description: "corners from four samples of the model drawn with this seed, instead of --images" },
     temperature: { type: "number", min: 0, default: 1, description: "with --seed: base temperature of the four draws" },
