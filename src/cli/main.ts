@@ -17,7 +17,7 @@ type CommandModule = { run(argv: string[]): Promise<number> };
 export const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
   train: { summary: "fit a flow to a toy or a table and save the model file", load: () => import("./commands/train.js") },
   eval: { summary: "mean test log-likelihood (nats, bits/dim, KL gap for toys)", load: () => import("./commands/eval.js") },
-  sample: { summary: "draw samples from a model into a CSV", load: () => import("./commands/sample.js") },
+  sample: { summary: "draw samples from a model into a CSV, or an image grid (PNG)", load: () => import("./commands/sample.js") },
   logprob: { summary: "log p(x) of every row of a table, in data units", load: () => import("./commands/logprob.js") },
   encode: { summary: "map data to the base space (x → z)", load: () => import("./commands/encode.js") },
   decode: { summary: "map base-space codes to data (z → x)", load: () => import("./commands/decode.js") },
