@@ -3,8 +3,8 @@
  * `--input` tables, `--context` values, and CSV outputs (written atomically, or to stdout with
  * `--out -`).
  */
-import { existsSync, statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { existsSync, realpathSync, statSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { ConfigError, ContextError, FileFormatError } from "../engine/errors.js";
 import { TOY_NAMES, sampleToy, toyInfo, type ToyInfo } from "../data/toys.js";
 import { loadTable, splitContext, type Table } from "../data/tabular.js";
@@ -223,9 +223,35 @@ export function dataColumns(model: FlowModel): string[] {
   return model.dataInfo?.columns ?? Array.from({ length: model.dim }, (_, i) => `x${i + 1}`);
 }
 
-/** Fails early (before any work) when an output's folder does not exist. */
-export function checkOutputPath(path: string, flag = "--out"): void {
+/** Whether two paths name one file (symbolic links resolved; `b` may not exist yet). */
+function samePath(a: string, b: string): boolean {
+  const real = (p: string): string => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return join(realpathSyncOrSelf(dirname(resolve(p))), basename(p));
+    }
+  };
+  return real(a) === real(b);
+}
+
+function realpathSyncOrSelf(dir: string): string {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return dir;
+  }
+}
+
+/**
+ * Fails early (before any work) when an output's folder does not exist, when it is a folder, or
+ * when it names one of the command's `inputs` (flag → path; toy names and missing files are skipped).
+ */
+export function checkOutputPath(path: string, flag = "--out", inputs: Record<string, string | undefined> = {}): void {
   if (path === "-") return;
+  // never overwrite what the command reads (the data, the model): refused before any work
+  const same = Object.entries(inputs).find(([, input]) => input !== undefined && input !== "-" && existsSync(input) && samePath(input, path));
+  if (same) throw new UsageError(`${flag} ${path}: is the command's own input (${same[0]}); give another file name`);
   const dir = dirname(resolve(path));
   if (!existsSync(dir)) throw new UsageError(`${flag} ${path}: the folder ${dir} does not exist; create it first`);
   try {

@@ -100,8 +100,8 @@ export function meanImage(spec: string): { mean: Float64Array; source: string } 
 }
 
 /** Checks an `--out` that must be a PNG file. */
-export function checkPngOut(path: string): void {
-  checkOutputPath(path);
+export function checkPngOut(path: string, inputs: Record<string, string | undefined> = {}): void {
+  checkOutputPath(path, "--out", inputs);
   if (path === "-") throw new UsageError("--out: a picture needs a file name, not -");
   if (extname(path).toLowerCase() !== ".png") throw new UsageError(`--out ${path}: pictures are PNG files; give a name ending in .png`);
 }

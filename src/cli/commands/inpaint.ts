@@ -45,7 +45,7 @@ export const inpaintSpec = defineCommand({
 export async function run(argv: string[]): Promise<number> {
   return runCommand(inpaintSpec, argv, async ({ args, out }) => {
     const v = args.values;
-    checkPngOut(v.out);
+    checkPngOut(v.out, { "--model": v.model, "--data": v.data });
     const masks: InpaintingMask[] = v.mask === "all" ? [...INPAINTING_MASKS] : v.mask.split(",").map((s) => parseMask(s.trim()));
     if (new Set(masks).size !== masks.length) throw new UsageError(`--mask: a mask is listed twice in ${JSON.stringify(v.mask)}`);
     const indices = parseImageIndices(v.images);

@@ -36,7 +36,7 @@ export const interpolateSpec = defineCommand({
 export async function run(argv: string[]): Promise<number> {
   return runCommand(interpolateSpec, argv, async ({ args, out }) => {
     const v = args.values;
-    checkPngOut(v.out);
+    checkPngOut(v.out, { "--model": v.model, "--data": v.data });
     if (v.seed !== undefined && v.images !== undefined) throw new UsageError("--seed and --images: give one of them (samples or test images as the corners)");
     if (v.temperature <= 0) throw new UsageError(`--temperature: expected a number > 0, got ${v.temperature}`);
     const indices = v.seed === undefined ? parseImageIndices(v.images ?? "0,1,2,3") : undefined;

@@ -44,7 +44,7 @@ export async function run(argv: string[]): Promise<number> {
     if (!(PLOT_KINDS as readonly string[]).includes(kind))
       throw new UsageError(`unknown picture ${JSON.stringify(kind)}: expected one of ${PLOT_KINDS.join(", ")}`);
     const path = v.out ?? `${kind}.png`;
-    checkOutputPath(path);
+    checkOutputPath(path, "--out", { "--model": v.model, "--data": v.data });
     if (path === "-") throw new UsageError("--out: a picture needs a file name, not -");
     if (extname(path).toLowerCase() !== ".png") throw new UsageError(`--out ${path}: pictures are PNG files; give a name ending in .png`);
     const model = await loadModel(v.model);

@@ -42,7 +42,7 @@ export async function run(argv: string[]): Promise<number> {
     for (const flag of ["grid", "label", "labels"] as const)
       if (v[flag] !== undefined) throw new UsageError(`--${flag}: only for image grids; give --out a .png file name`);
     if (v.out === "-" && args.json) throw new UsageError("--out - writes CSV on stdout, which --json uses; give a file name");
-    checkOutputPath(v.out);
+    checkOutputPath(v.out, "--out", { "--model": v.model });
     const model = await openModel(v.model, out);
     try {
       const K = model.contextDim;
@@ -95,7 +95,7 @@ type SampleValues = Parameters<Parameters<typeof runCommand<typeof sampleSpec.fl
 
 /** `nflow sample --out grid.png`: an image grid, one row per class with --labels all. */
 async function sampleGrid(v: SampleValues, out: Output): Promise<number> {
-  checkPngOut(v.out);
+  checkPngOut(v.out, { "--model": v.model });
   if (v.context !== undefined) throw new UsageError("--context: image grids take --label or --labels; leave --context out");
   if (v.label !== undefined && v.labels !== undefined) throw new UsageError("--label and --labels: give one of them");
   const model = await openModel(v.model, out);

@@ -46,7 +46,7 @@ export async function runTransform(kind: Kind, argv: string[]): Promise<number> 
   return runCommand(s, argv, async ({ args, out }) => {
     const v = args.values;
     if (v.out === "-" && args.json) throw new UsageError("--out - writes CSV on stdout, which --json uses; give a file name");
-    checkOutputPath(v.out);
+    checkOutputPath(v.out, "--out", { "--model": v.model, "--input": v.input });
     const model = await openModel(v.model, out);
     try {
       const input = readModelInput(v.input, model, kind === "decode" ? "z" : "x", v.context);
