@@ -121,11 +121,11 @@ export function normalizeConfig(config: unknown): NormalizedFlowConfig {
   const flow = oneOf(c.flow, FLOW_KINDS, "flow");
   const coupling = flow === "nice" || flow === "realnvp";
   const image = c.image === undefined || c.image === null ? null : imageShapeField(c.image);
-  const dim = image && c.dim === undefined ? imageSize(image) : integer(c.dim, "dim", coupling ? 2 : 1);
+  const dim = image && c.dim === undefined ? imageSize(image) : atMost(integer(c.dim, "dim", coupling ? 2 : 1), "dim", MAX_DIM);
   if (image && dim !== imageSize(image))
     throw new ConfigError(`dim: expected ${imageSize(image)} = C·H·W for image [${image.join(", ")}], got ${dim}`);
   const multiScale = image !== null && flow === "realnvp";
-  const layers = integer(c.layers, "layers", 1);
+  const layers = atMost(integer(c.layers, "layers", 1), "layers", MAX_LAYERS);
   const hidden = hiddenSizes(c.hidden);
   const activation = c.activation === undefined ? "relu" : oneOf(c.activation, ACTIVATIONS, "activation");
   const mask = c.mask === undefined ? (c.image !== undefined && c.image !== null ? "alternating" : "half") : oneOf(c.mask, MASKS, "mask");
@@ -134,7 +134,7 @@ export function normalizeConfig(config: unknown): NormalizedFlowConfig {
   const batchNorm = c.batchNorm === undefined ? false : boolean(c.batchNorm, "batchNorm");
   if (batchNorm && flow === "nice")
     throw new ConfigError(`batchNorm: expected false for nice (a volume-preserving architecture), got true`);
-  const contextDim = c.contextDim === undefined ? 0 : integer(c.contextDim, "contextDim", 0);
+  const contextDim = c.contextDim === undefined ? 0 : atMost(integer(c.contextDim, "contextDim", 0), "contextDim", MAX_DIM);
   const base = c.base === undefined && image && flow === "nice" ? { kind: "standard-logistic" as const } : baseConfig(c.base, dim, contextDim);
   const conditioner = c.conditioner === undefined ? (multiScale ? "resnet" : "mlp") : oneOf(c.conditioner, CONDITIONERS, "conditioner");
   if (conditioner === "resnet" && !multiScale)
@@ -151,6 +151,7 @@ export function normalizeConfig(config: unknown): NormalizedFlowConfig {
   const rescale = c.rescale === undefined ? flow === "nice" : boolean(c.rescale, "rescale");
   const seed = c.seed === undefined ? 0 : integer(c.seed, "seed", 0, 0xffffffff);
   const dtype = c.dtype === undefined ? "float32" : parseFloatDType(c.dtype, "dtype");
+  checkParameterEstimate({ flow, dim, layers, hidden, contextDim, base, conditioner, scales, image });
   return {
     flow,
     dim,
@@ -171,6 +172,60 @@ export function normalizeConfig(config: unknown): NormalizedFlowConfig {
     conditioner,
     scales,
   };
+}
+
+/** Largest data or context dimension of a config (2^26, as for images). */
+export const MAX_DIM = 2 ** 26;
+/** Most layers of a config. */
+export const MAX_LAYERS = 1024;
+/**
+ * Most parameters a config may describe, by the upper estimate of `estimateParameterCount`:
+ * 2^27 float32 parameters are 512 MiB, with Adam's two moments and the gradient 2 GiB, half of
+ * wasm's 4 GiB address space (C6, the largest reference model, has 15.2M).
+ */
+export const MAX_PARAMETERS = 2 ** 27;
+
+/**
+ * An upper estimate of a config's parameter count from the config alone (no flow is built, nothing
+ * is allocated): every conditioner counted as an MLP from dim + K inputs to 2·dim outputs (a
+ * coupling reads and writes half of that), resnet conditioners as their 3×3 convolutions at the
+ * widest channel count, plus the base's networks.
+ */
+export function estimateParameterCount(c: {
+  flow: FlowKind;
+  dim: number;
+  layers: number;
+  hidden: readonly number[];
+  contextDim: number;
+  base: BaseConfig;
+  conditioner: ConditionerKind;
+  scales: number;
+  image: readonly [number, number, number] | null;
+}): number {
+  const mlp = (widths: readonly number[]): number => widths.slice(1).reduce((n, w, i) => n + (widths[i]! + 1) * w, 0);
+  let perLayer: number;
+  let count = c.layers;
+  if (c.conditioner === "resnet" && c.image) {
+    const h = c.hidden[0]!;
+    const channels = c.image[0] * 4 ** (c.scales - 1) + c.contextDim;
+    perLayer = c.hidden.length * 2 * (9 * h * h + h) + 9 * h * (channels + 1) + 9 * h * 2 * channels + 4 * channels;
+    count = (2 * c.layers + 1) * c.scales;
+  } else {
+    perLayer = mlp([c.dim + c.contextDim, ...c.hidden, 2 * c.dim]) + 2 * c.dim;
+  }
+  let base = 2 * c.dim;
+  if (c.base.kind === "mixture-of-gaussians") base = c.base.components * (2 * c.dim + 1);
+  if (c.base.kind === "conditional-diag-normal") base = mlp([c.contextDim, ...(c.base.hidden ?? DEFAULT_BASE_HIDDEN), 2 * c.dim]);
+  return count * perLayer + base;
+}
+
+/** Refuses a config whose estimate exceeds MAX_PARAMETERS, before anything is built. */
+function checkParameterEstimate(c: Parameters<typeof estimateParameterCount>[0]): void {
+  const n = estimateParameterCount(c);
+  if (n > MAX_PARAMETERS)
+    throw new ConfigError(
+      `config: about ${n.toExponential(2)} parameters (${c.layers} layers, hidden [${c.hidden.join(", ")}], D = ${c.dim}${c.base.kind === "mixture-of-gaussians" ? `, ${c.base.components} components` : ""}) exceed the limit of ${MAX_PARAMETERS.toLocaleString("en-US")} (2^27: with Adam's moments, half of wasm's 4 GiB); use fewer or narrower layers`,
+    );
 }
 
 /** An image realnvp needs H and W divisible by 2^(scales − 1) (one squeeze between scales). */
@@ -396,6 +451,12 @@ function integer(v: unknown, field: string, min: number, max = Number.MAX_SAFE_I
   if (typeof v === "number" && Number.isInteger(v) && v >= min && v <= max) return v;
   const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `in ${min}..${max}`;
   throw new ConfigError(`${field}: expected an integer ${range}, got ${show(v)}`);
+}
+
+/** A size cap, checked before anything is built: "layers: at most 1024, got 1000000". */
+function atMost(v: number, field: string, max: number): number {
+  if (v <= max) return v;
+  throw new ConfigError(`${field}: at most ${max.toLocaleString("en-US")}, got ${v.toLocaleString("en-US")}`);
 }
 
 function positiveNumber(v: unknown, field: string): number {

@@ -8,7 +8,7 @@ import { defaultDevice } from "../../src/engine/jax.js";
 import { fromValues } from "../../src/engine/dtype.js";
 import { keyFromSeed } from "../../src/engine/random.js";
 import { ConfigError, ContextError, DTypeError, NonFiniteError, ShapeError } from "../../src/engine/errors.js";
-import { build } from "../../src/flows/build.js";
+import { build, estimateParameterCount, MAX_PARAMETERS, normalizeConfig } from "../../src/flows/build.js";
 import type { FlowConfig } from "../../src/flows/config.js";
 
 const base: FlowConfig = { flow: "realnvp", dim: 2, layers: 2, hidden: [8] };
@@ -121,4 +121,24 @@ test("build: bad configs are ConfigErrors naming the field, the expected value a
   rejects({ ...base, base: { kind: "diag-normal", mean: 0 } }, /^base: unknown key "mean"/);
   rejects({ ...base, base: { kind: "uniform", low: [0], high: [1, 1] } }, /^base.low:/, /2 finite numbers/, /got \[0\]/);
   rejects({ ...base, base: { kind: "uniform", low: [0, 1], high: [1, 1] } }, /^base.high:/, /base.high\[1\] > base.low\[1\] = 1/, /got 1/);
+});
+
+test("normalizeConfig: sizes are bounded from the config alone (no flow built, nothing allocated)", () => {
+  const t0 = performance.now();
+  assert.throws(() => build({ ...base, layers: 1_000_000 }), (e: Error) => e instanceof ConfigError && /layers: at most 1,024, got 1,000,000/.test(e.message));
+  assert.throws(() => build({ ...base, hidden: [1e9] }), (e: Error) => e instanceof ConfigError && /about 1\.40e\+10 parameters .* exceed the limit of 134,217,728/.test(e.message));
+  assert.throws(() => build({ ...base, base: { kind: "mixture-of-gaussians", components: 1e9 } }), /1000000000 components\) exceed the limit/);
+  assert.throws(() => build({ ...base, dim: 2 ** 30 }), /dim: at most 67,108,864, got 1,073,741,824/);
+  assert.ok(performance.now() - t0 < 5000, "refused at once");
+  // the reference models are well inside the limit, and the estimate bounds their true counts
+  for (const [config, exact] of [
+    [{ flow: "nice", image: [1, 28, 28], layers: 4, hidden: [1000, 1000, 1000, 1000] }, 15_154_352],
+    [{ flow: "realnvp", image: [1, 28, 28], layers: 3, hidden: [32, 32] }, 384_979],
+    [{ flow: "maf", image: [1, 28, 28], layers: 5, hidden: [1024], contextDim: 10, base: { kind: "conditional-diag-normal" } }, undefined],
+  ] as [FlowConfig, number | undefined][]) {
+    const c = normalizeConfig(config);
+    const estimate = estimateParameterCount(c);
+    assert.ok(estimate < MAX_PARAMETERS);
+    if (exact !== undefined) assert.ok(estimate >= exact, `${c.flow}: estimate ${estimate} ≥ ${exact}`);
+  }
 });

@@ -161,6 +161,9 @@ test("model file: truncated, corrupt, wrong-kind and wrong-version files fail wi
     }, /is F64, expected F32/],
     ["extra-tensor", (_m, t) => t.set("bijector.layers.9.net.W.0", { shape: [1], data: new Float32Array(1) }), /unexpected tensor/],
     ["other-config", (m) => (m.config = JSON.stringify({ ...JSON.parse(m.config!), hidden: [16] })), /the config needs/],
+    // hostile sizes are refused from the config alone, before anything is built or allocated
+    ["huge-layers", (m) => (m.config = JSON.stringify({ ...JSON.parse(m.config!), layers: 1_000_000 })), /invalid config.*layers: at most 1,024, got 1,000,000/],
+    ["huge-hidden", (m) => (m.config = JSON.stringify({ ...JSON.parse(m.config!), hidden: [1e9] })), /invalid config.*parameters .* exceed the limit of 134,217,728/],
   ];
   for (const [name, edit, pattern] of cases) {
     const p = join(dir, `${name}.nflow`);
