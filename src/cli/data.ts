@@ -248,6 +248,7 @@ function realpathSyncOrSelf(dir: string): string {
  * when it names one of the command's `inputs` (flag → path; toy names and missing files are skipped).
  */
 export function checkOutputPath(path: string, flag = "--out", inputs: Record<string, string | undefined> = {}): void {
+  if (path.trim() === "") throw new UsageError(`${flag}: expected a file name, got an empty one`);
   if (path === "-") return;
   // never overwrite what the command reads (the data, the model): refused before any work
   const same = Object.entries(inputs).find(([, input]) => input !== undefined && input !== "-" && existsSync(input) && samePath(input, path));

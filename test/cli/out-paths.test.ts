@@ -32,6 +32,9 @@ test("--out naming an input is refused before any work; the input is unchanged",
     [["logprob", "--model", model, "--input", data, "--out", model], /own input \(--model\)/],
     [["encode", "--model", model, "--input", data, "--out", data], /own input \(--input\)/],
     [["sample", "--model", model, "--n", "3", "--out", model], /own input \(--model\)/],
+    // refused before training, not after it
+    [["train", "--data", data, "--steps", "2", "--out", ""], /--out: expected a file name, got an empty one/],
+    [["train", "--data", data, "--steps", "2", "--epochs", "3", "--out", join(dir, "n.nflow")], /--steps and --epochs: give one of them/],
   ];
   for (const [args, pattern] of cases) {
     const r = nflow(...args);

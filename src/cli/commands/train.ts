@@ -79,6 +79,7 @@ export async function run(argv: string[]): Promise<number> {
   return runCommand(trainSpec, argv, async ({ args, out }) => {
     const v = args.values;
     checkOutputPath(v.out, "--out", { "--data": v.data });
+    if (v.steps !== undefined && v.epochs !== undefined) throw new UsageError("--steps and --epochs: give one of them (the length of training)");
     if (v.out === "-") throw new UsageError("--out: a model file needs a file name, not -");
     const flow = v.flow as FlowKind;
     const contextColumns = v.contextColumn?.split(",").map((s) => s.trim()).filter(Boolean);
