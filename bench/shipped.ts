@@ -28,7 +28,7 @@ import { bitsPerDim, dequantizeSeeded, EVAL_NOISE_SEED } from "../src/data/dequa
 import { meanAndStdError } from "../src/train/evaluate.js";
 import { INPAINTING_MASKS, inpaintingMask } from "../src/tasks/inpainting-masks.js";
 import { inpaintingReport } from "../src/tasks/inpainting.js";
-import { labelClasses, sampleImages } from "../src/tasks/image-samples.js";
+import { labelClasses, labelContext, sampleImages } from "../src/tasks/image-samples.js";
 import { env, log, round } from "./common.js";
 
 const MODELS = fileURLToPath(new URL("../models/", import.meta.url));
@@ -50,17 +50,11 @@ const PEER_C6_INPAINTING: Record<string, [number, number, number, number]> = {
 const pixels = (set: ImageData, centre: boolean): Float64Array =>
   centre ? Float64Array.from(set.images, (b) => (b + 0.5) / 256) : dequantizeSeeded(set.images, 256, EVAL_NOISE_SEED);
 
-function oneHot(labels: ArrayLike<number>, K: number): Float64Array {
-  const out = new Float64Array(labels.length * K);
-  for (let i = 0; i < labels.length; i++) out[i * K + labels[i]!] = 1;
-  return out;
-}
-
 /** Test bits/dim (and nats) of a model on the test images, in chunks. */
 function testScore(model: FlowModel, test: ImageData): Record<string, number> {
   const x = pixels(test, false);
   const K = labelClasses(model);
-  const ctx = K > 0 ? oneHot(test.labels!, K) : undefined;
+  const ctx = K > 0 ? labelContext(test.labels!, K) : undefined;
   const lp = new Float64Array(test.n);
   const chunk = 500;
   for (let s = 0; s < test.n; s += chunk) {
@@ -85,7 +79,7 @@ async function trainClassifier(train: ImageData): Promise<{ predict: (x: Float64
   };
   const step = jit(body as never) as unknown as Step;
   const xs = pixels(train, true);
-  const ys = oneHot(train.labels!, 10);
+  const ys = labelContext(train.labels!, 10);
   for (let epoch = 0; epoch < 3; epoch++) {
     const order = hostPermutation(train.n, 100 + epoch);
     for (let b = 0; b + B <= train.n; b += B) {

@@ -6,6 +6,7 @@
 import { existsSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { ConfigError, ContextError, FileFormatError } from "../engine/errors.js";
+import { labelContext } from "../tasks/image-samples.js";
 import { TOY_NAMES, sampleToy, toyInfo, type ToyInfo } from "../data/toys.js";
 import { loadTable, splitContext, type Table } from "../data/tabular.js";
 import { writeFileAtomic } from "../io/atomic.js";
@@ -77,16 +78,9 @@ function resolveImages(spec: string, o: { n?: number; contextColumns?: string[];
     if (o.contextColumns.length !== 1 || o.contextColumns[0] !== LABEL_COLUMN)
       throw new UsageError(`--context-column: image data can be conditioned on "${LABEL_COLUMN}" (one-hot class labels) only, got ${o.contextColumns.join(",")}`);
     if (!set.labels || !set.classes) throw new FileFormatError(`${spec}: no labels file was found, so there is no "${LABEL_COLUMN}" to condition on`);
-    out.context = oneHot(set.labels, set.classes);
+    out.context = labelContext(set.labels, set.classes);
     out.contextColumns = Array.from({ length: set.classes }, (_, k) => `${LABEL_COLUMN}=${k}`);
   }
-  return out;
-}
-
-/** One-hot rows of K values for integer labels 0..K−1. */
-export function oneHot(labels: ArrayLike<number>, K: number): Float64Array {
-  const out = new Float64Array(labels.length * K);
-  for (let i = 0; i < labels.length; i++) out[i * K + labels[i]!] = 1;
   return out;
 }
 
@@ -225,21 +219,16 @@ export function dataColumns(model: FlowModel): string[] {
 
 /** Whether two paths name one file (symbolic links resolved; `b` may not exist yet). */
 function samePath(a: string, b: string): boolean {
-  const real = (p: string): string => {
-    try {
-      return realpathSync(p);
-    } catch {
-      return join(realpathSyncOrSelf(dirname(resolve(p))), basename(p));
-    }
-  };
-  return real(a) === real(b);
+  return canonicalPath(a) === canonicalPath(b);
 }
 
-function realpathSyncOrSelf(dir: string): string {
+/** realpath of a path, or of its folder joined with its name when it does not exist (yet). */
+function canonicalPath(p: string): string {
   try {
-    return realpathSync(dir);
+    return realpathSync(p);
   } catch {
-    return dir;
+    const dir = dirname(resolve(p));
+    return dir === resolve(p) ? dir : join(canonicalPath(dir), basename(p));
   }
 }
 

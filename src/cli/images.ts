@@ -8,6 +8,8 @@ import { UsageError, type FlagSpec } from "./args.js";
 import { checkOutputPath, resolveData } from "./data.js";
 import type { ImageShape } from "../bijectors/image.js";
 import type { FlowModel } from "../model/model.js";
+import type { MaskOutcome } from "../tasks/inpainting.js";
+import { MASK_TITLES, type InpaintingMask } from "../tasks/inpainting-masks.js";
 import { imageGridFigure, type ImageGridOptions } from "../plot/image-grid.js";
 import { nodeCanvasFactory, savePng } from "../plot/node-canvas.js";
 
@@ -111,4 +113,35 @@ export async function writeImageGrid(path: string, opts: ImageGridOptions): Prom
   const canvas = imageGridFigure(await nodeCanvasFactory(), opts);
   await savePng(canvas, path);
   return { width: canvas.width, height: canvas.height };
+}
+
+/**
+ * The picture's rows: per mask, the originals, the corrupted images, and the restored ones (MAP,
+ * posterior mean, or both), `show` images each.
+ */
+export function inpaintingGrid(
+  outcomes: readonly MaskOutcome[],
+  originals: Float64Array,
+  D: number,
+  show: number,
+  method: "map" | "mean" | "both",
+): { images: Float64Array; rowLabels: string[] } {
+  const rows: Float64Array[] = [];
+  const rowLabels: string[] = [];
+  const head = (a: Float64Array): Float64Array => a.subarray(0, show * D);
+  for (const o of outcomes) {
+    rows.push(head(originals), head(o.corrupted));
+    rowLabels.push(MASK_TITLES[o.report.mask as InpaintingMask] ?? o.report.mask, "corrupted");
+    if (method !== "mean") {
+      rows.push(head(o.map));
+      rowLabels.push("MAP");
+    }
+    if (method !== "map") {
+      rows.push(head(o.mean!));
+      rowLabels.push("posterior mean");
+    }
+  }
+  const images = new Float64Array(rows.length * show * D);
+  rows.forEach((r, i) => images.set(r, i * show * D));
+  return { images, rowLabels };
 }

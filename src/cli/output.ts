@@ -55,6 +55,21 @@ export interface Progress {
   finish(metrics?: Metrics): void;
 }
 
+/**
+ * A progress bar made on the first report, when the total is known (tasks report (done, total)
+ * from inside long jobs).
+ */
+export function lazyProgress(out: Output, label: string, unit: string): { update: (done: number, total: number) => void; finish: () => void } {
+  let bar: Progress | undefined;
+  return {
+    update: (done, total) => {
+      bar ??= out.progress({ label, total, unit });
+      bar.update(done);
+    },
+    finish: () => bar?.finish(),
+  };
+}
+
 /** Options of `Output.progress`. */
 export interface ProgressOptions {
   label: string;

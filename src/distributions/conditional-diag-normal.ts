@@ -19,7 +19,7 @@ import { takeColumns } from "../engine/select.js";
 import { treeLeaves } from "../engine/tree.js";
 import type { ActivationName } from "../nn/activation.js";
 import { mlpApply, mlpInit, type MLPParams, type MLPSpec } from "../nn/mlp.js";
-import { sampleTemperature, type Distribution, type SampleAndLogProb, type SampleOptions } from "./distribution.js";
+import { temperedNoise, type Distribution, type SampleAndLogProb, type SampleOptions } from "./distribution.js";
 
 /** Params: the network y ([N, K]) → [μ, r] ([N, 2D]). */
 export type ConditionalDiagNormalParams = { net: MLPParams };
@@ -99,9 +99,7 @@ export class ConditionalDiagNormal implements Distribution<ConditionalDiagNormal
     const ctx = this.requireContext(context, n, key);
     const dtype: FloatDType = this.dtypeOf(p) ?? floatDTypeOf(ctx) ?? opts?.dtype ?? "float32";
     const { mean, logStd } = this.moments(p, ctx);
-    const t = sampleTemperature(opts, this.kind);
-    const noise = normal(key, [n, this.dim], dtype);
-    const eps = t === 1 ? noise : noise.mul(scalar(t, noise));
+    const eps = temperedNoise(normal(key, [n, this.dim], dtype), opts, this.kind);
     const c = scalar(0.5 * this.dim * LOG_2PI, eps);
     const logProb = np.square(eps.ref).sum(1).mul(-0.5).sub(logStd.ref.sum(1)).sub(c);
     return { x: eps.mul(np.exp(logStd)).add(mean), logProb };

@@ -9,7 +9,7 @@ import { ConfigError } from "../engine/errors.js";
 import { normal, type Key } from "../engine/random.js";
 import { refTree } from "../engine/tree.js";
 import { dropContext } from "../bijectors/bijector.js";
-import { sampleTemperature, type Distribution, type SampleAndLogProb, type SampleOptions } from "./distribution.js";
+import { temperedNoise, type Distribution, type SampleAndLogProb, type SampleOptions } from "./distribution.js";
 
 /** mean [D], logStd [D]. */
 export type DiagNormalParams = { mean: Array; logStd: Array };
@@ -41,9 +41,7 @@ export class DiagNormal implements Distribution<DiagNormalParams> {
     dropContext(context);
     const dtype: FloatDType = floatDTypeOf(p.mean) ?? opts?.dtype ?? "float32";
     // Reparameterised: z = μ + σ·ε, so gradients reach μ and log σ.
-    const t = sampleTemperature(opts, this.kind);
-    const eps = normal(key, [n, this.dim], dtype);
-    return (t === 1 ? eps : eps.mul(scalar(t, eps))).mul(np.exp(p.logStd)).add(p.mean);
+    return temperedNoise(normal(key, [n, this.dim], dtype), opts, this.kind).mul(np.exp(p.logStd)).add(p.mean);
   }
 
   sampleAndLogProb(p: DiagNormalParams, key: Key, n: number, context?: Array, opts?: SampleOptions): SampleAndLogProb {

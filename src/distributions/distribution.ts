@@ -5,6 +5,7 @@
  * Ownership (jax-js convention): methods CONSUME `p`, `x`, `key` and `context`.
  */
 import type { Array } from "../engine/jax.js";
+import { scalar } from "../engine/dtype.js";
 import { ConfigError } from "../engine/errors.js";
 import type { FloatDType } from "../engine/dtype.js";
 import type { Key } from "../engine/random.js";
@@ -36,6 +37,12 @@ export function sampleTemperature(opts: SampleOptions | undefined, kind: string,
   if (!(typeof t === "number" && Number.isFinite(t) && t > 0)) throw new ConfigError(`temperature: expected a finite number > 0, got ${t}`);
   if (!supported && t !== 1) throw new ConfigError(`temperature: the ${kind} base has no location-scale form; sample it at temperature 1`);
   return t;
+}
+
+/** Standard noise ε scaled to the temperature of `opts`, T·ε (checked by sampleTemperature; consumes eps). */
+export function temperedNoise(eps: Array, opts: SampleOptions | undefined, kind: string): Array {
+  const t = sampleTemperature(opts, kind);
+  return t === 1 ? eps : eps.mul(scalar(t, eps));
 }
 
 export interface Distribution<P extends Params = Params> {

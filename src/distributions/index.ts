@@ -1,5 +1,5 @@
 /** Base densities and the flow (a base pushed through a bijection). */
-export { sampleTemperature, type Distribution, type LogProbWithState, type SampleAndLogProb, type SampleOptions } from "./distribution.js";
+export { sampleTemperature, temperedNoise, type Distribution, type LogProbWithState, type SampleAndLogProb, type SampleOptions } from "./distribution.js";
 export { StandardNormal, type StandardNormalParams } from "./standard-normal.js";
 export { DiagNormal, type DiagNormalParams } from "./diag-normal.js";
 export {

@@ -11,7 +11,7 @@ import { floatDTypeOf, scalar, type FloatDType } from "../engine/dtype.js";
 import { ConfigError } from "../engine/errors.js";
 import { uniform, type Key } from "../engine/random.js";
 import { dropContext } from "../bijectors/bijector.js";
-import { sampleTemperature, type Distribution, type SampleAndLogProb, type SampleOptions } from "./distribution.js";
+import { temperedNoise, type Distribution, type SampleAndLogProb, type SampleOptions } from "./distribution.js";
 
 export type StandardLogisticParams = Record<string, never>;
 
@@ -38,12 +38,10 @@ export class StandardLogistic implements Distribution<StandardLogisticParams> {
   sample(_p: StandardLogisticParams, key: Key, n: number, context?: Array, opts?: SampleOptions): Array {
     const dtype: FloatDType = opts?.dtype ?? (context ? (floatDTypeOf(context) ?? "float32") : "float32");
     dropContext(context);
-    const t = sampleTemperature(opts, this.kind);
     // u in (0, 1): a draw of exactly 0 would give −∞; the next float up is as good a sample.
     const tiny = dtype === "float32" ? 2 ** -24 : 2 ** -53;
     const u = uniform(key, [n, this.dim], dtype, tiny, 1 - tiny);
-    const eps = np.log(u.ref).sub(np.log1p(u.neg()));
-    return t === 1 ? eps : eps.mul(scalar(t, eps));
+    return temperedNoise(np.log(u.ref).sub(np.log1p(u.neg())), opts, this.kind);
   }
 
   sampleAndLogProb(p: StandardLogisticParams, key: Key, n: number, context?: Array, opts?: SampleOptions): SampleAndLogProb {

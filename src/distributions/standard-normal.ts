@@ -3,7 +3,7 @@ import { np, type Array } from "../engine/jax.js";
 import { floatDTypeOf, scalar, type FloatDType } from "../engine/dtype.js";
 import { normal, type Key } from "../engine/random.js";
 import { dropContext } from "../bijectors/bijector.js";
-import { sampleTemperature, type Distribution, type SampleAndLogProb, type SampleOptions } from "./distribution.js";
+import { temperedNoise, type Distribution, type SampleAndLogProb, type SampleOptions } from "./distribution.js";
 
 export type StandardNormalParams = Record<string, never>;
 
@@ -28,9 +28,7 @@ export class StandardNormal implements Distribution<StandardNormalParams> {
   sample(_p: StandardNormalParams, key: Key, n: number, context?: Array, opts?: SampleOptions): Array {
     const dtype: FloatDType = opts?.dtype ?? (context ? (floatDTypeOf(context) ?? "float32") : "float32");
     dropContext(context);
-    const t = sampleTemperature(opts, this.kind);
-    const eps = normal(key, [n, this.dim], dtype);
-    return t === 1 ? eps : eps.mul(scalar(t, eps));
+    return temperedNoise(normal(key, [n, this.dim], dtype), opts, this.kind);
   }
 
   sampleAndLogProb(p: StandardNormalParams, key: Key, n: number, context?: Array, opts?: SampleOptions): SampleAndLogProb {

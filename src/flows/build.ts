@@ -151,7 +151,7 @@ export function normalizeConfig(config: unknown): NormalizedFlowConfig {
   const rescale = c.rescale === undefined ? flow === "nice" : boolean(c.rescale, "rescale");
   const seed = c.seed === undefined ? 0 : integer(c.seed, "seed", 0, 0xffffffff);
   const dtype = c.dtype === undefined ? "float32" : parseFloatDType(c.dtype, "dtype");
-  checkParameterEstimate({ flow, dim, layers, hidden, contextDim, base, conditioner, scales, image });
+  checkParameterEstimate({ dim, layers, hidden, contextDim, base, conditioner, scales, image });
   return {
     flow,
     dim,
@@ -192,7 +192,6 @@ export const MAX_PARAMETERS = 2 ** 27;
  * widest channel count, plus the base's networks.
  */
 export function estimateParameterCount(c: {
-  flow: FlowKind;
   dim: number;
   layers: number;
   hidden: readonly number[];

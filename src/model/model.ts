@@ -190,9 +190,7 @@ export class FlowModel {
     const temperature = sampleTemperature(options, this._flow.base.kind);
     const ctx = this.contextRows(options.context, n, "sample");
     if (n === 0) return [];
-    const pass = this._flow.bijector.forwardPass;
-    const draw = (): Float64Array => this.run("sample", pass, undefined, n, ctx, this.dim, seed, temperature, options.onProgress);
-    const values = options.onProgress && pass === "sequential" && !this.traced(pass) ? this.withPassProgress(n, options.onProgress, draw) : draw();
+    const values = this.run("sample", this._flow.bijector.forwardPass, undefined, n, ctx, this.dim, seed, temperature, options.onProgress);
     return toRows(this.unstandardize(values, n), n, this.dim);
   }
 
@@ -356,17 +354,6 @@ export class FlowModel {
     return pass === "parallel" || this.dim <= MAX_TRACED_SEQUENTIAL_DIM;
   }
 
-  /**
-   * Runs `draw` reporting every sequential pass: a draw of n rows runs ⌈n/B⌉ chunks, each D passes
-   * through every sequential layer (the flow's autoregressive layers; `layers` of them for a MAF).
-   */
-  private withPassProgress<T>(n: number, onProgress: (done: number, total: number) => void, draw: () => T): T {
-    const chunks = Math.ceil(n / chunkFor(n, this.chunkSize));
-    const total = chunks * this.dim * this.config.layers;
-    let done = 0;
-    return withPassListener((passes) => onProgress(Math.min((done += passes), total), total), draw);
-  }
-
   /** The compiled (or eager, for long sequential passes) function of one operation. */
   private fn(op: "logProb" | "encode" | "decode" | "sample", pass: "parallel" | "sequential", B: number, temperature = 1): Fn {
     const name = op === "sample" ? `sample:${B}:${temperature}` : op;
@@ -421,8 +408,8 @@ export class FlowModel {
     const chunks = Math.ceil(n / B);
     const keys: Key[] | undefined = op === "sample" ? (chunks === 1 ? [keyFromSeed(seed)] : splitKey(keyFromSeed(seed), chunks)) : undefined;
     const fn = this.fn(op, pass, B, temperature);
-    const reportChunks = onProgress && this.traced(pass) ? onProgress : undefined;
-    try {
+    const traced = this.traced(pass);
+    const loop = (): void => {
       for (let c = 0; c < chunks; c++) {
         const start = c * B;
         const m = Math.min(B, n - start);
@@ -433,8 +420,16 @@ export class FlowModel {
         const result = fn(...args);
         const values = result.dataSync() as Float32Array | Float64Array;
         for (let i = 0; i < m * width; i++) out[start * width + i] = values[i]!;
-        reportChunks?.(c + 1, chunks);
+        if (traced) onProgress?.(c + 1, chunks);
       }
+    };
+    try {
+      if (onProgress && !traced) {
+        // eager sequential passes: every chunk runs D passes through each of the `layers` sequential layers (a MAF's)
+        const total = chunks * D * this.config.layers;
+        let done = 0;
+        withPassListener((passes) => onProgress(Math.min((done += passes), total), total), loop);
+      } else loop();
     } finally {
       keys?.forEach((k) => k?.dispose());
     }

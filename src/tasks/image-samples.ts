@@ -24,12 +24,13 @@ export function labelClasses(model: FlowModel): number {
 }
 
 /** The one-hot context rows of `labels` for a model of K classes (checked: integers in 0..K−1). */
-export function labelContext(labels: readonly number[], K: number): Float64Array {
+export function labelContext(labels: ArrayLike<number>, K: number): Float64Array {
   const out = new Float64Array(labels.length * K);
-  labels.forEach((k, i) => {
+  for (let i = 0; i < labels.length; i++) {
+    const k = labels[i]!;
     if (!(Number.isInteger(k) && k >= 0 && k < K)) throw new ContextError(`label: expected an integer class in 0..${K - 1}, got ${k}`);
     out[i * K + k] = 1;
-  });
+  }
   return out;
 }
 

@@ -56,6 +56,8 @@ export interface InpaintOptions {
 export interface InpaintResult {
   /** n×D restored images: observed pixels exactly as given, hidden ones filled. */
   x: Float64Array;
+  /** The images with their hidden pixels at the start value (where the ascent begins). */
+  start: Float64Array;
   /** log p(x) (nats) of every image with its hidden pixels at the start value, and after. */
   logProbStart: Float64Array;
   logProbEnd: Float64Array;
@@ -134,7 +136,7 @@ export async function inpaint(model: FlowModel, images: ArrayLike<number>, hidde
   // round trips through the engine would not keep their bits).
   const finish = (est: Float64Array): Float64Array => est.map((v, i) => (mask[i] ? v : x0[i]!));
   const x = finish(mean ?? map);
-  const result: InpaintResult = { x, logProbStart, logProbEnd: model.logProb(x) };
+  const result: InpaintResult = { x, start: started, logProbStart, logProbEnd: model.logProb(x) };
   if (mean) {
     result.map = finish(map);
     result.acceptance = acceptance!;
@@ -357,7 +359,8 @@ async function posteriorMean(
     }
     const sum = Float64Array.from(acc.ref.dataSync() as Float32Array | Float64Array);
     const rate = Float64Array.from(accepts.ref.dataSync() as Float32Array | Float64Array, (a) => a / o.samples);
-    return { mean: sum.map((s, i) => (mask[i] ? s / o.samples : xObs[i]!)), acceptance: rate };
+    // meaningful on the hidden pixels; the caller puts the observed ones back
+    return { mean: sum.map((s) => s / o.samples), acceptance: rate };
   } finally {
     disposeTree([u, lpi, g, eps, acc, accepts, xo, mk, one, zero, key] as unknown as Array[]);
   }
@@ -416,9 +419,8 @@ export async function inpaintingReport(
   const { withMean, ...rest } = options;
   const r = await inpaint(model, all, hidden, { ...rest, method: withMean ? "mean" : "map" });
   const map = r.map ?? r.x;
-  const fill = (value: (d: number) => number): Float64Array => all.map((v, i) => (hidden[i] ? value(i % D) : v));
-  const meanFill = fill((d) => meanImage[d]!);
-  const start = fill(() => options.start ?? 0.5);
+  const meanFill = all.map((v, i) => (hidden[i] ? meanImage[i % D]! : v));
+  const start = r.start;
   const lpMeanFill = model.logProb(meanFill);
   const lpOriginal = model.logProb(all);
   const lpMap = r.map ? model.logProb(map) : r.logProbEnd;

@@ -10,17 +10,17 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defineCommand, UsageError } from "../args.js";
-import { ExitCode, runCommand, type Output, type Progress } from "../output.js";
+import { ExitCode, lazyProgress, runCommand } from "../output.js";
 import { openModel } from "./common.js";
-import { pickTestImages, requireImageModel, writeImageGrid } from "../images.js";
+import { inpaintingGrid, meanImage, pickTestImages, requireImageModel, writeImageGrid, type PickedImages } from "../images.js";
+import type { ImageShape } from "../../bijectors/image.js";
 import { writeFileAtomic } from "../../io/atomic.js";
 import { bitsPerDim } from "../../data/dequantize.js";
 import type { FlowModel } from "../../model/model.js";
 import { INPAINTING_MASKS, MASK_SEED, MASK_TITLES, inpaintingMask } from "../../tasks/inpainting-masks.js";
 import { inpaintingReport, type MaskReport } from "../../tasks/inpainting.js";
 import { interpolate } from "../../tasks/interpolation.js";
-import { labelClasses, sampleImages } from "../../tasks/image-samples.js";
-import { inpaintingGrid } from "./inpaint.js";
+import { labelClasses, labelContext, sampleImages } from "../../tasks/image-samples.js";
 
 /** The folder of the shipped models (the package's models/, beside dist/ and src/). */
 export const SHIPPED_MODELS_DIR = fileURLToPath(new URL("../../../models/", import.meta.url));
@@ -73,6 +73,9 @@ export async function run(argv: string[]): Promise<number> {
     const dir = resolve(v.out);
     await mkdir(dir, { recursive: true });
     const digitsPath = join(from, SHIPPED.digits);
+    // the 100 shipped digits, read once: the inpainting inputs, the corners, the quick scores
+    const all = pickTestImages(digitsPath, Array.from({ length: 100 }, (_, i) => i), MNIST_SHAPE);
+    const firstDigits = (k: number): Float64Array => all.pixels.subarray(0, k * all.shape.reduce((a, b) => a * b));
     const files: Record<string, string> = {};
     const timings: Record<string, number> = {};
     const lap = (name: string, since: number): void => void (timings[name] = Number(((performance.now() - since) / 1000).toFixed(1)));
@@ -83,24 +86,21 @@ export async function run(argv: string[]): Promise<number> {
     let reports: MaskReport[];
     let niceBits: number;
     try {
-      const shape = requireImageModel(nice, SHIPPED.nice, "demo images");
-      const digits = pickTestImages(digitsPath, Array.from({ length: v.digits }, (_, i) => i), shape);
-      niceBits = testBits(nice, digitsPath);
-      const all = pickTestImages(digitsPath, Array.from({ length: 100 }, (_, i) => i), shape);
-      const mean = new Float64Array(nice.dim);
-      for (let i = 0; i < 100; i++) for (let d = 0; d < nice.dim; d++) mean[d]! += all.pixels[i * nice.dim + d]! / 100;
+      requireMnistModel(nice, SHIPPED.nice);
+      niceBits = testBits(nice, all);
+      const digits = firstDigits(v.digits);
       out.note(`inpainting ${v.digits} test digits under ${INPAINTING_MASKS.length} masks with ${SHIPPED.nice} (MAP, then the posterior mean)`);
       const progress = lazyProgress(out, "inpainting", "step");
       const outcomes = await inpaintingReport(
         nice,
-        digits.pixels,
-        INPAINTING_MASKS.map((name) => ({ name, hidden: inpaintingMask(name, shape, digits.n, MASK_SEED) })),
-        mean,
+        digits,
+        INPAINTING_MASKS.map((name) => ({ name, hidden: inpaintingMask(name, MNIST_SHAPE, v.digits, MASK_SEED) })),
+        meanImage(digitsPath).mean,
         { withMean: true, steps: DEMO_MAP_STEPS, burnIn: DEMO_BURN_IN, samples: DEMO_SAMPLES, seed: v.seed, onProgress: progress.update },
       );
       progress.finish();
       reports = outcomes.map((o) => o.report);
-      const grid = inpaintingGrid(outcomes, digits.pixels, nice.dim, v.digits, "both");
+      const grid = inpaintingGrid(outcomes, digits, nice.dim, v.digits, "both");
       files.inpainting = join(dir, "inpainting.png");
       await writeImageGrid(files.inpainting, {
         ...grid,
@@ -120,14 +120,13 @@ export async function run(argv: string[]): Promise<number> {
     const realnvp = await openModel(join(from, SHIPPED.realnvp), out);
     let realnvpBits: number;
     try {
-      const shape = requireImageModel(realnvp, SHIPPED.realnvp, "demo images");
-      realnvpBits = testBits(realnvp, digitsPath);
+      requireMnistModel(realnvp, SHIPPED.realnvp);
+      realnvpBits = testBits(realnvp, all);
       out.note(`sampling and interpolating with ${SHIPPED.realnvp}`);
       const samples = sampleImages(realnvp, 64, { seed: v.seed, temperature: 0.7 });
       files.samples = join(dir, "samples.png");
       await writeImageGrid(files.samples, { images: samples, imageHeight: 28, imageWidth: 28, cols: 8, title: "RealNVP samples (T = 0.7)", note: "x = f(z), z ~ N(0, 0.7² I)" });
-      const corners = pickTestImages(digitsPath, [0, 1, 2, 3], shape);
-      const r = interpolate(realnvp, { images: corners.pixels }, 9);
+      const r = interpolate(realnvp, { images: firstDigits(4) }, 9);
       files.interpolation = join(dir, "interpolation.png");
       await writeImageGrid(files.interpolation, {
         images: r.images,
@@ -147,10 +146,10 @@ export async function run(argv: string[]): Promise<number> {
     const maf = await openModel(join(from, SHIPPED.maf), out);
     let mafBits: number;
     try {
-      requireImageModel(maf, SHIPPED.maf, "demo images");
+      requireMnistModel(maf, SHIPPED.maf);
       const K = labelClasses(maf);
       if (K === 0) throw new UsageError(`${SHIPPED.maf}: not a class-conditional model`);
-      mafBits = testBits(maf, digitsPath, K);
+      mafBits = testBits(maf, all, K);
       const cols = DEMO_PER_CLASS;
       out.note(`sampling ${K} × ${cols} class-conditional digits with ${SHIPPED.maf} (784 sequential passes per layer)`);
       const progress = lazyProgress(out, "sampling (sequential passes)", "pass");
@@ -187,16 +186,13 @@ export async function run(argv: string[]): Promise<number> {
   });
 }
 
-/** A progress bar made on the first report (when the total is known). */
-function lazyProgress(out: Output, label: string, unit: string): { update: (done: number, total: number) => void; finish: () => void } {
-  let bar: Progress | undefined;
-  return {
-    update: (done, total) => {
-      bar ??= out.progress({ label, total, unit });
-      bar.update(done);
-    },
-    finish: () => bar?.finish(),
-  };
+/** The layout of every shipped model and digit. */
+const MNIST_SHAPE: ImageShape = [1, 28, 28];
+
+/** An image model of MNIST's layout (a --models folder may hold anything). */
+function requireMnistModel(model: FlowModel, file: string): void {
+  const shape = requireImageModel(model, file, "demo images");
+  if (shape.join() !== MNIST_SHAPE.join()) throw new UsageError(`demo images: ${file} models images [${shape.join(", ")}], not MNIST's [1, 28, 28]`);
 }
 
 /**
@@ -204,15 +200,8 @@ function lazyProgress(out: Output, label: string, unit: string): { update: (done
  * a quick figure, not the test-set score (docs/images.md has those, on all 10,000).
  * A class-conditional model is scored with the true labels.
  */
-function testBits(model: FlowModel, digitsPath: string, classes = 0): number {
-  const shape = model.config.image!;
-  const picked = pickTestImages(digitsPath, Array.from({ length: 100 }, (_, i) => i), shape);
-  let context: Float64Array | undefined;
-  if (classes > 0) {
-    context = new Float64Array(100 * classes);
-    picked.labels!.forEach((k, i) => (context![i * classes + k] = 1));
-  }
-  const lp = model.logProb(picked.pixels, context);
+function testBits(model: FlowModel, digits: PickedImages, classes = 0): number {
+  const lp = model.logProb(digits.pixels, classes > 0 ? labelContext(digits.labels!, classes) : undefined);
   return bitsPerDim(lp.reduce((s, l) => s + l, 0) / lp.length, model.dim, 256);
 }
 

@@ -5,11 +5,11 @@
  * against the mean-image fill.
  */
 import { defineCommand, UsageError } from "../args.js";
-import { ExitCode, runCommand, type Progress } from "../output.js";
+import { ExitCode, lazyProgress, runCommand } from "../output.js";
 import { MODEL_FLAG, openModel } from "./common.js";
-import { IMAGE_DATA_FLAG, checkPngOut, meanImage, parseImageIndices, pickTestImages, requireUnconditionalImageModel, writeImageGrid } from "../images.js";
+import { IMAGE_DATA_FLAG, checkPngOut, inpaintingGrid, meanImage, parseImageIndices, pickTestImages, requireUnconditionalImageModel, writeImageGrid } from "../images.js";
 import { INPAINTING_MASKS, MASK_SEED, MASK_TITLES, inpaintingMask, parseMaskName, type InpaintingMask } from "../../tasks/inpainting-masks.js";
-import { inpaintingReport, type MaskOutcome } from "../../tasks/inpainting.js";
+import { inpaintingReport } from "../../tasks/inpainting.js";
 
 export const inpaintSpec = defineCommand({
   name: "inpaint",
@@ -58,7 +58,7 @@ export async function run(argv: string[]): Promise<number> {
       const baseline = meanImage(v.data);
       const withMean = v.method !== "map";
       out.note(`inpainting ${picked.n} image${picked.n > 1 ? "s" : ""} of ${picked.source} under ${masks.length} mask${masks.length > 1 ? "s" : ""} (${withMean ? "MAP, then the posterior mean" : "MAP"})`);
-      let progress: Progress | undefined;
+      const progress = lazyProgress(out, "inpainting", "step");
       const outcomes = await inpaintingReport(
         model,
         picked.pixels,
@@ -71,13 +71,10 @@ export async function run(argv: string[]): Promise<number> {
           burnIn: v.burnIn,
           samples: v.samples,
           seed: v.seed,
-          onProgress: (done, total) => {
-            progress ??= out.progress({ label: "inpainting", total, unit: "step" });
-            progress.update(done);
-          },
+          onProgress: progress.update,
         },
       );
-      progress?.finish();
+      progress.finish();
       const show = Math.min(v.show, picked.n);
       const grid = inpaintingGrid(outcomes, picked.pixels, shape[0] * shape[1] * shape[2], show, v.method as "map" | "mean" | "both");
       const size = await writeImageGrid(v.out, {
@@ -124,35 +121,4 @@ function parseMask(name: string): InpaintingMask {
   } catch (e) {
     throw new UsageError(`--mask: ${(e as Error).message.replace(/^mask: /, "")}`);
   }
-}
-
-/**
- * The picture's rows: per mask, the originals, the corrupted images, and the restored ones (MAP,
- * posterior mean, or both), `show` images each.
- */
-export function inpaintingGrid(
-  outcomes: readonly MaskOutcome[],
-  originals: Float64Array,
-  D: number,
-  show: number,
-  method: "map" | "mean" | "both",
-): { images: Float64Array; rowLabels: string[] } {
-  const rows: Float64Array[] = [];
-  const rowLabels: string[] = [];
-  const head = (a: Float64Array): Float64Array => a.subarray(0, show * D);
-  for (const o of outcomes) {
-    rows.push(head(originals), head(o.corrupted));
-    rowLabels.push(MASK_TITLES[o.report.mask as InpaintingMask] ?? o.report.mask, "corrupted");
-    if (method !== "mean") {
-      rows.push(head(o.map));
-      rowLabels.push("MAP");
-    }
-    if (method !== "map") {
-      rows.push(head(o.mean!));
-      rowLabels.push("posterior mean");
-    }
-  }
-  const images = new Float64Array(rows.length * show * D);
-  rows.forEach((r, i) => images.set(r, i * show * D));
-  return { images, rowLabels };
 }

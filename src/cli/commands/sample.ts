@@ -1,9 +1,9 @@
 /**
  * `nflow sample`: draw samples x ~ p(x) (data units) from a model and write them as CSV.
  */
-import { defineCommand, UsageError } from "../args.js";
+import { defineCommand, UsageError, type FlagValues } from "../args.js";
 import { extname } from "node:path";
-import { ExitCode, runCommand, type Output, type Progress } from "../output.js";
+import { ExitCode, lazyProgress, runCommand, type Output } from "../output.js";
 import { checkPngOut, requireImageModel, writeImageGrid } from "../images.js";
 import { labelClasses, sampleImages } from "../../tasks/image-samples.js";
 import { checkOutputPath, dataColumns, formatCsv, parseContextValues, writeCsvOutput } from "../data.js";
@@ -91,7 +91,7 @@ export function parseGrid(text: string): [number, number] {
   return [r, c];
 }
 
-type SampleValues = Parameters<Parameters<typeof runCommand<typeof sampleSpec.flags>>[2]>[0]["args"]["values"];
+type SampleValues = FlagValues<typeof sampleSpec.flags>;
 
 /** `nflow sample --out grid.png`: an image grid, one row per class with --labels all. */
 async function sampleGrid(v: SampleValues, out: Output): Promise<number> {
@@ -114,18 +114,15 @@ async function sampleGrid(v: SampleValues, out: Output): Promise<number> {
     const n = rows * cols;
     const labels = v.labels ? Array.from({ length: n }, (_, i) => Math.floor(i / cols)) : v.label !== undefined ? Array(n).fill(v.label) : undefined;
     const sequential = model.info().sampling === "sequential";
-    let progress: Progress | undefined;
+    const progress = lazyProgress(out, sequential ? "sampling (sequential passes)" : "sampling", sequential ? "pass" : "chunk");
     const t0 = performance.now();
     const images = sampleImages(model, n, {
       seed: v.seed,
       temperature: v.temperature,
       ...(labels ? { labels } : {}),
-      onProgress: (done, total) => {
-        progress ??= out.progress({ label: sequential ? "sampling (sequential passes)" : "sampling", total, unit: sequential ? "pass" : "chunk" });
-        progress.update(done);
-      },
+      onProgress: progress.update,
     });
-    progress?.finish();
+    progress.finish();
     const seconds = (performance.now() - t0) / 1000;
     const size = await writeImageGrid(v.out, {
       images,
