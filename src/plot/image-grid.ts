@@ -44,8 +44,8 @@ export function imageGridFigure<C extends CanvasLike>(factory: CanvasFactory<C>,
   const top = opts.title ? 44 : 10;
   const bottom = opts.note ? 30 : 10;
   const gridW = cols * cellW - gap;
-  // room for the note (≈ 7 px per character at the note size) when it is wider than the grid
-  const width = Math.max(opts.title ? 420 : 0, gridW + labelW + 20, opts.note ? Math.ceil(7 * opts.note.length) + 20 : 0);
+  // room for the note (≈ 8 px per character at the note size, rounded up: a clipped note was seen at 7) when it is wider than the grid
+  const width = Math.max(opts.title ? 420 : 0, gridW + labelW + 20, opts.note ? Math.ceil(8 * opts.note.length) + 20 : 0);
   const height = top + rows * cellH - gap + bottom;
   const { canvas, ctx } = newFigure(factory, width, height);
   if (opts.title) figureTitle(ctx, opts.title, width);
