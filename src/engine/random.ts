@@ -2,16 +2,26 @@
  * PRNG keys. Keys are created OUTSIDE jitted functions and passed in as arguments: a key built by
  * `random.key(n)` inside jit gives wrong values in jax-js 0.1.25 (ENGINE-NOTES.md).
  */
-import { random, type Array } from "./jax.js";
+import { np, random, type Array } from "./jax.js";
 import type { FloatDType } from "./dtype.js";
 import { jaxDType } from "./dtype.js";
 
 /** A jax-js PRNG key (uint32[2]). Consumed by every function that takes one. */
 export type Key = Array;
 
-/** A fresh key from an integer seed. */
+/**
+ * A fresh key from an integer seed: the uint32 pair [0, seed], the same bits as `random.key(seed)`.
+ *
+ * Built from a data buffer, not with `random.key`: jax-js 0.1.25 turns a scalar seed into a
+ * constant expression (`AluExp.const`), so `random.key(i)` compiles a kernel with i baked in, and
+ * the backend's `compiledProgramCache` (keyed by the kernel's hash, never evicted) keeps one
+ * WebAssembly module per distinct seed: about 20 KB for every new seed, i.e. a leak for a caller
+ * that draws with a new seed each time (`FlowModel.sample`'s default). A typed array of two
+ * different values is uploaded as a buffer, and every kernel that reads it is the same for all
+ * seeds. (Seed 0 gives [0, 0], which jax-js inlines as one constant: one kernel, not one per seed.)
+ */
 export function keyFromSeed(seed: number): Key {
-  return random.key(seed >>> 0);
+  return np.array(new Uint32Array([0, seed >>> 0])); // dtype uint32, from the typed array
 }
 
 /** Splits a key into `n` independent keys (consumes `key`). */
