@@ -10,7 +10,12 @@ export {
   decodeModelFile,
   decodeModelMetadata,
   tensorsChecksum,
+  checkFileChecksum,
+  sealModelFile,
+  FILE_CHECKSUM_KEY,
 } from "./model-format.js";
+export { canonicalLayout, toCanonical, fromCanonical, UndescribableFlowError } from "./canonical.js";
+export type { LayerDescription, FlowDescription, CanonicalEntry, HostTensor } from "./canonical.js";
 export type {
   StandardizationRecord,
   ContextInfo,

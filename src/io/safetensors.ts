@@ -32,7 +32,7 @@ export interface SafetensorsContents {
   tensors: Map<string, SafeTensor>;
 }
 
-/** Largest header accepted (the reference implementation's limit). */
+/** Largest header accepted, in bytes (the reference implementation's limit), whatever the file's length. */
 const MAX_HEADER_BYTES = 100_000_000;
 
 const ITEM_SIZE: Record<SafetensorsDType, number> = { F32: 4, F64: 8 };
@@ -127,7 +127,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 /**
  * Decodes and validates safetensors bytes. `source` (a file name) starts every error message.
- * Throws FileFormatError for: fewer than 8 bytes, a header length beyond the data, invalid UTF-8
+ * Throws FileFormatError for: fewer than 8 bytes, a header length beyond the data or above 100 MB (always), invalid UTF-8
  * or JSON, a header that is not an object, non-string metadata, unknown or unsupported dtypes,
  * bad shapes, offsets outside the buffer, sizes that disagree with shape × dtype, overlapping
  * tensors, gaps, and bytes after the last tensor.
@@ -137,11 +137,12 @@ export function decodeSafetensors(bytes: Uint8Array, source = "safetensors data"
   if (bytes.length < 8)
     throw bad(`truncated or not a safetensors file (${bytes.length} bytes, shorter than the 8-byte header length)`);
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (headerLength > BigInt(bytes.length - 8)) {
-    if (headerLength > BigInt(MAX_HEADER_BYTES))
-      throw bad(`not a safetensors file (header length ${headerLength} is implausible)`);
+  // The limit applies whatever the file's length: a hostile file may really carry a huge header,
+  // and nothing is decoded (or allocated for it) before this check.
+  if (headerLength > BigInt(MAX_HEADER_BYTES))
+    throw bad(`not a safetensors file (header length ${headerLength} is implausible: more than the ${MAX_HEADER_BYTES.toLocaleString("en-US")}-byte limit)`);
+  if (headerLength > BigInt(bytes.length - 8))
     throw bad(`truncated: the header claims ${headerLength} bytes but only ${bytes.length - 8} follow`);
-  }
   const n = Number(headerLength);
   if (n < 2) throw bad(`corrupt header (length ${n})`);
   let text: string;

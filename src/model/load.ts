@@ -10,6 +10,6 @@ import { FlowModel, type FlowModelOptions } from "./model.js";
  * FileFormatError with one line naming the file and the problem.
  */
 export async function loadModel(path: string, options: FlowModelOptions = {}): Promise<FlowModel> {
-  const { metadata, flow, params } = await readModelFile(path);
-  return new FlowModel(flow, params, metadata, options);
+  const { metadata, flow, params, warnings } = await readModelFile(path);
+  return new FlowModel(flow, params, { ...metadata, warnings }, options);
 }

@@ -46,6 +46,8 @@ export interface ModelRecord {
   training: TrainingRecord | null;
   libraryVersion?: string;
   createdAt?: string;
+  /** One-line warnings from loading (e.g. an old model format version), for the user. */
+  warnings?: readonly string[];
 }
 
 /** Options of `FlowModel.sample`. */
@@ -122,6 +124,8 @@ export class FlowModel {
   readonly training: TrainingRecord | null;
   readonly libraryVersion: string;
   readonly createdAt: string | null;
+  /** Warnings from loading the model file (an old format version …), one line each; [] otherwise. */
+  readonly warnings: readonly string[];
 
   private readonly _flow: Flow;
   private _params: FlowParams | null;
@@ -145,7 +149,8 @@ export class FlowModel {
     this.dataInfo = record.data;
     this.training = record.training;
     this.libraryVersion = record.libraryVersion ?? LIBRARY_VERSION;
-    this.createdAt = record.createdAt ?? null;
+    this.createdAt = record.createdAt || null;
+    this.warnings = record.warnings?.slice() ?? [];
     // Conv-conditioned image flows hold large activations per row and train in passes of 16 images;
     // chunks of the same size keep jax-js's size-class allocator from fragmenting wasm's 4 GiB.
     this.chunkSize = options.chunkSize ?? (record.config.conditioner === "resnet" ? 16 : 1024);
@@ -241,15 +246,19 @@ export class FlowModel {
     await writeFileAtomic(path, this.toBytes());
   }
 
-  /** The model file's bytes (safetensors with the model's metadata). */
+  /**
+   * The model file's bytes (safetensors with the model's metadata, format version 2). A flow that
+   * its config does not describe (a hand-built `new FlowModel(new Flow(…), …)`) is refused with a
+   * one-line ConfigError: its file could never be loaded. A loaded model keeps its `createdAt`.
+   */
   toBytes(): Uint8Array {
-    return encodeModelFile(this.record(), this.params);
+    return encodeModelFile(this.record(), this.params, this._flow);
   }
 
   /** Decodes model file bytes (a browser upload, a fetch) as a FlowModel; `source` names it in errors. */
   static fromBytes(bytes: Uint8Array, source = "model file", options: FlowModelOptions = {}): FlowModel {
-    const { metadata, flow, params } = decodeModelFile(bytes, source);
-    return new FlowModel(flow, params, metadata, options);
+    const { metadata, flow, params, warnings } = decodeModelFile(bytes, source);
+    return new FlowModel(flow, params, { ...metadata, warnings }, options);
   }
 
   private record(): ModelFileInput {
@@ -259,6 +268,7 @@ export class FlowModel {
       context: this.contextInfo,
       data: this.dataInfo,
       training: this.training,
+      createdAt: this.createdAt,
     };
   }
 

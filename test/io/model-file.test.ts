@@ -9,9 +9,11 @@ import { FileFormatError } from "../../src/engine/errors.js";
 import { keyFromSeed } from "../../src/engine/random.js";
 import { disposeTree } from "../../src/engine/tree.js";
 import { build } from "../../src/flows/build.js";
-import { decodeSafetensors, encodeSafetensors } from "../../src/io/safetensors.js";
-import { readModelFile, writeModelFile, tensorsChecksum, MODEL_FORMAT } from "../../src/io/model-file.js";
+import { decodeSafetensors } from "../../src/io/safetensors.js";
+import { readModelFile, writeModelFile, sealModelFile, MODEL_FORMAT } from "../../src/io/model-file.js";
 import { LIBRARY_VERSION } from "../../src/io/version.js";
+import { canonicalLayout } from "../../src/io/canonical.js";
+import type { FlowConfig } from "../../src/flows/config.js";
 import { FlowModel } from "../../src/model/model.js";
 import { loadModel } from "../../src/model/load.js";
 
@@ -68,9 +70,8 @@ function editFile(src: string, dst: string, edit: (meta: Record<string, string>,
   const { metadata, tensors } = decodeSafetensors(readFileSync(src), src);
   const t = new Map([...tensors].map(([k, v]) => [k, { shape: v.shape, data: v.data }]));
   edit(metadata, t);
-  // a consistent file (checksum of the edited tensors), so that the structural checks are reached
-  metadata.tensorsCrc32 = tensorsChecksum(new Map([...t].map(([k, v]) => [k, v.data])));
-  writeFileSync(dst, encodeSafetensors(t, metadata));
+  // a consistent file (the whole-file checksum of the edited bytes), so that the structural checks are reached
+  writeFileSync(dst, sealModelFile(t, metadata));
 }
 
 test("model file: save → load gives logProb, encode, decode and samples identical to the last bit", async () => {
@@ -98,20 +99,21 @@ test("model file: save → load gives logProb, encode, decode and samples identi
   }
 });
 
-test("model file: standard safetensors with the params by dotted path and string metadata", async () => {
+test("model file: standard safetensors with the params under canonical names and string metadata", async () => {
   const model = makeModel();
   const path = join(dir, "layout.nflow");
   await model.save(path);
   model.dispose();
   const { metadata, tensors } = decodeSafetensors(readFileSync(path), path);
   assert.equal(metadata.format, MODEL_FORMAT);
-  assert.equal(metadata.formatVersion, "1");
+  assert.equal(metadata.formatVersion, "2");
+  assert.match(metadata.fileCrc32!, /^[0-9a-f]{8}$/);
   assert.equal(metadata.dtype, "float32");
   assert.equal(JSON.parse(metadata.config!).flow, "realnvp");
   assert.deepEqual(JSON.parse(metadata.preprocessing!).std, [2, 0.3, 1.7]);
   assert.equal(JSON.parse(metadata.training!).steps, 10);
-  assert.ok([...tensors.keys()].every((k) => k.startsWith("bijector.") || k.startsWith("base.")));
-  assert.ok([...tensors.keys()].some((k) => /^bijector\.layers\.\d+\.net\.W\.0$/.test(k)), [...tensors.keys()].join(" "));
+  assert.ok([...tensors.keys()].every((k) => k.startsWith("layers.") || k.startsWith("base.")));
+  assert.ok([...tensors.keys()].some((k) => /^layers\.\d+\.conditioner\.linear0\.weight$/.test(k)), [...tensors.keys()].join(" "));
   assert.ok([...tensors.values()].every((t) => t.dtype === "F32"));
 });
 
@@ -144,23 +146,27 @@ test("model file: truncated, corrupt, wrong-kind and wrong-version files fail wi
   const cases: [string, Parameters<typeof editFile>[2], RegExp][] = [
     ["other-format", (m) => (m.format = "pytorch-checkpoint"), /not a normalizing-flows model file/],
     ["no-format", (m) => delete m.format, /not a normalizing-flows model file/],
-    ["version-2", (m) => (m.formatVersion = "2"), /format version 2 .*newer.*upgrade/],
+    ["version-3", (m) => (m.formatVersion = "3"), /format version 3 .*newer.*upgrade/],
     ["version-bad", (m) => (m.formatVersion = "x"), /formatVersion/],
     ["bad-config", (m) => (m.config = JSON.stringify({ ...JSON.parse(m.config!), flow: "glow" })), /invalid config.*flow/],
     ["config-json", (m) => (m.config = "{not json"), /config is not valid JSON/],
     ["dtype-mismatch", (m) => (m.dtype = "float64"), /dtype/],
     ["bad-std", (m) => (m.preprocessing = JSON.stringify({ kind: "standardize", mean: [0, 0, 0], std: [1, 0, 1] })), /preprocessing\.std/],
-    ["missing-tensor", (_m, t) => t.delete("bijector.layers.0.net.W.0"), /tensor bijector\.layers\.0\.net\.W\.0 is missing/],
+    ["missing-tensor", (_m, t) => t.delete("layers.0.conditioner.linear0.weight"), /tensor layers\.0\.conditioner\.linear0\.weight is missing/],
     ["wrong-shape", (_m, t) => {
-      const w = t.get("bijector.layers.0.net.W.0")!;
-      t.set("bijector.layers.0.net.W.0", { shape: [w.data.length], data: w.data });
+      const w = t.get("layers.0.conditioner.linear0.weight")!;
+      t.set("layers.0.conditioner.linear0.weight", { shape: [w.data.length], data: w.data });
     }, /has shape \[\d+\], the config needs \[\d+, \d+\]/],
     ["wrong-dtype", (_m, t) => {
-      const w = t.get("bijector.layers.0.net.W.0")!;
-      t.set("bijector.layers.0.net.W.0", { shape: w.shape, data: Float64Array.from(w.data) });
+      const w = t.get("layers.0.conditioner.linear0.weight")!;
+      t.set("layers.0.conditioner.linear0.weight", { shape: w.shape, data: Float64Array.from(w.data) });
     }, /is F64, expected F32/],
-    ["extra-tensor", (_m, t) => t.set("bijector.layers.9.net.W.0", { shape: [1], data: new Float32Array(1) }), /unexpected tensor/],
-    ["other-config", (m) => (m.config = JSON.stringify({ ...JSON.parse(m.config!), hidden: [16] })), /the config needs/],
+    ["extra-tensor", (_m, t) => t.set("layers.9.conditioner.linear0.weight", { shape: [1], data: new Float32Array(1) }), /unexpected tensor/],
+    ["other-config", (m) => (m.config = JSON.stringify({ ...JSON.parse(m.config!), hidden: [16] })), /corrupt metadata \(layers\[0\]\.hidden\[0\] is 8, the config gives 16: the layer list disagrees with the config\)/],
+    ["other-config-and-layers", (m) => {
+      m.config = JSON.stringify({ ...JSON.parse(m.config!), hidden: [16] });
+      m.layers = JSON.stringify(canonicalLayout(build(JSON.parse(m.config) as FlowConfig).flow).description.layers);
+    }, /tensor layers\.0\.conditioner\.linear0\.weight has shape \[2, 8\], the config needs \[2, 16\]/],
     // hostile sizes are refused from the config alone, before anything is built or allocated
     ["huge-layers", (m) => (m.config = JSON.stringify({ ...JSON.parse(m.config!), layers: 1_000_000 })), /invalid config.*layers: at most 1,024, got 1,000,000/],
     ["huge-hidden", (m) => (m.config = JSON.stringify({ ...JSON.parse(m.config!), hidden: [1e9] })), /invalid config.*parameters .* exceed the limit of 134,217,728/],

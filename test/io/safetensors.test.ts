@@ -109,6 +109,16 @@ test("safetensors: corrupt headers are one-line FileFormatErrors", () => {
   // a huge header length (not a safetensors file at all)
   const text = new TextEncoder().encode("hello, this is a plain text file, not tensors\n");
   assertFormatError(() => decodeSafetensors(text, "f.st"), /not a safetensors file/);
+  // the 100 MB header limit holds whatever the file's length: a claim of 2^40 bytes in a short
+  // file, and a claim of 100,000,001 bytes that the file really holds, are both refused before
+  // any of the header is decoded
+  const huge = new Uint8Array(16);
+  new DataView(huge.buffer).setBigUint64(0, 2n ** 40n, true);
+  assertFormatError(() => decodeSafetensors(huge, "f.st"), /^f\.st: not a safetensors file \(header length 1099511627776 is implausible: more than the 100,000,000-byte limit\)$/);
+  const real = new Uint8Array(8 + 100_000_001 + 8).fill(0x20);
+  new DataView(real.buffer).setBigUint64(0, 100_000_001n, true);
+  real[8] = 0x7b; // "{"
+  assertFormatError(() => decodeSafetensors(real, "f.st"), /^f\.st: not a safetensors file \(header length 100000001 is implausible: more than the 100,000,000-byte limit\)$/);
   // a JSON array header
   const arr = new Uint8Array(16);
   new DataView(arr.buffer).setBigUint64(0, 8n, true);

@@ -23,10 +23,12 @@ export function sliceRows(width: number): number {
   return Math.min(4096, Math.max(64, Math.floor(SLICE_VALUES / width)));
 }
 
-/** Loads `--model` (FileFormatError with one line on any problem). */
+/** Loads `--model` (FileFormatError with one line on any problem); its warnings go to stderr. */
 export async function openModel(path: string, out: Output): Promise<FlowModel> {
   out.note(`loading ${path}`);
-  return loadModel(path);
+  const model = await loadModel(path);
+  for (const warning of model.warnings) out.warn(warning);
+  return model;
 }
 
 /**

@@ -48,6 +48,7 @@ export async function run(argv: string[]): Promise<number> {
     if (path === "-") throw new UsageError("--out: a picture needs a file name, not -");
     if (extname(path).toLowerCase() !== ".png") throw new UsageError(`--out ${path}: pictures are PNG files; give a name ending in .png`);
     const model = await loadModel(v.model);
+    for (const warning of model.warnings) out.warn(warning);
     try {
       if (model.contextDim > 0 && kind !== "loss")
         throw new UsageError(`${kind}: ${v.model} is a conditional model (context size ${model.contextDim}); only 'loss' can be drawn for it so far`);
