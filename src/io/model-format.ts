@@ -357,8 +357,14 @@ export function decodeModelFile(bytes: Uint8Array, source = "model file"): Loade
     } catch (error) {
       throw bad(`the stored config does not build a flow this format describes (${firstLine(error)})`);
     }
-    if (JSON.stringify(metadata.layers) !== expected)
-      throw bad(`corrupt metadata (${firstDifference(metadata.layers, JSON.parse(expected) as unknown, "layers") ?? "layers"}: the layer list disagrees with the config)`);
+    // (a hostile, deeply nested list could overflow the stack of stringify: still one line)
+    let difference: string | undefined;
+    try {
+      difference = JSON.stringify(metadata.layers) === expected ? undefined : firstDifference(metadata.layers, JSON.parse(expected) as unknown, "layers") ?? "layers";
+    } catch {
+      difference = "layers is not a layer list";
+    }
+    if (difference !== undefined) throw bad(`corrupt metadata (${difference}: the layer list disagrees with the config)`);
   }
   const want = metadata.dtype === "float64" ? "F64" : "F32";
   for (const [name, t] of tensors) if (t.dtype !== want) throw bad(`tensor ${name} is ${t.dtype}, expected ${want} for a ${metadata.dtype} model`);

@@ -261,6 +261,10 @@ test("a layers list that disagrees with the config is refused (even with a valid
   const p = join(dir, "layers.nflow");
   writeFileSync(p, sealModelFile([...tensors], { ...metadata, layers: JSON.stringify(layers) }));
   await assertRefused(p, /corrupt metadata \(layers\[1\]\.order\[0\] is 0, the config gives 2: the layer list disagrees with the config\)$/);
+  // a hostile, deeply nested list (with a valid checksum) is still one line
+  const deep = join(dir, "layers-deep.nflow");
+  writeFileSync(deep, sealModelFile([...tensors], { ...metadata, layers: "[".repeat(200_000) + "]".repeat(200_000) }));
+  await assertRefused(deep, /corrupt metadata \(layers/);
 });
 
 const FAMILIES: [string, FlowConfig][] = [
