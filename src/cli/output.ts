@@ -19,8 +19,12 @@ export enum ExitCode {
   Usage = 2,
   /** An input file or its data cannot be used (missing, corrupt, wrong shape, non-finite). */
   BadInput = 3,
-  /** Training diverged; the best model seen was saved. */
+  /** Training diverged or did not improve on its initial parameters; the best model seen was saved beside --out. */
   Diverged = 4,
+  /** Interrupted by Ctrl-C (SIGINT, 128 + 2); the best model so far was saved. */
+  Interrupted = 130,
+  /** Stopped by SIGTERM (128 + 15); the best model so far was saved. */
+  Terminated = 143,
 }
 
 /** A writable text stream (process.stdout, process.stderr, or a test double). */

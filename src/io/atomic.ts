@@ -2,9 +2,10 @@
  * Atomic file writes (Node.js): the bytes go to a temporary file in the target's directory, are
  * flushed to disk (fsync), and the temporary file is renamed over the target. rename(2) within one
  * file system is atomic, so a reader (or a crash at any moment) sees either the old file or the
- * complete new one, never a partial file where a good one was.
+ * complete new one, never a partial file where a good one was. A replaced file keeps its
+ * permission bits (a 0600 model stays 0600); a new one gets 0644 less the umask.
  */
-import { open, rename, unlink } from "node:fs/promises";
+import { open, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 
@@ -29,9 +30,12 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
   const temp = tempPathFor(target);
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   let renamed = false;
+  const mode = await existingMode(target);
   try {
-    const handle = await open(temp, "wx", 0o644);
+    const handle = await open(temp, "wx", mode ?? 0o644);
     try {
+      // open's mode is masked by the umask; the replaced file's bits are restored exactly
+      if (mode !== undefined) await handle.chmod(mode);
       let written = 0;
       while (written < bytes.length) {
         const { bytesWritten } = await handle.write(bytes, written, bytes.length - written);
@@ -47,6 +51,16 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
     await syncDirectory(dirname(target));
   } finally {
     if (!renamed) await unlink(temp).catch(() => undefined);
+  }
+}
+
+/** The permission bits of an existing regular file at `path`, or undefined. */
+export async function existingMode(path: string): Promise<number | undefined> {
+  try {
+    const s = await stat(path);
+    return s.isFile() ? s.mode & 0o7777 : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -15,7 +15,7 @@ import { build } from "../flows/build.js";
 import type { FlowConfig } from "../flows/config.js";
 import { splitRows, type Rows } from "../data/split.js";
 import { applyStandardization, fitStandardization, logDetStandardization } from "../data/standardize.js";
-import { trainFlow, type ProgressEvent, type TrainOptions, type TrainResult } from "../train/fit.js";
+import { checkOptionKeys, TRAIN_OPTION_KEYS, trainFlow, type ProgressEvent, type TrainOptions, type TrainResult } from "../train/fit.js";
 import type { ContextInfo, DataInfo, StandardizationRecord, TrainingRecord } from "../io/model-format.js";
 import { FlowModel, flatRows, type ContextInput, type RowsInput } from "./model.js";
 
@@ -26,7 +26,7 @@ export type FitData = RowsInput | Rows;
 export type FitConfig = Omit<FlowConfig, "dim"> & { dim?: number };
 
 /** Options of `fit`: those of trainFlow, plus preprocessing and provenance. */
-export interface FitOptions extends Omit<TrainOptions, "validation" | "dtype"> {
+export interface FitOptions extends Omit<TrainOptions, "validation" | "dtype" | "lossOffset"> {
   /**
    * Standardise each dimension with the training rows' mean and std. Default true, except for
    * images and dequantised data (a logit layer in the config is their preprocessing).
@@ -50,6 +50,12 @@ export interface FitOptions extends Omit<TrainOptions, "validation" | "dtype"> {
   /** Progress in the DATA's units (losses include the standardisation). */
   onProgress?: (event: ProgressEvent) => void;
 }
+
+/** Every option of `fit` (a misspelt one is an error). */
+export const FIT_OPTION_KEYS = [
+  ...TRAIN_OPTION_KEYS.filter((k) => k !== "dtype" && k !== "lossOffset"),
+  "standardize", "standardizeContext", "context", "columns", "contextColumns", "source",
+] as const;
 
 function isRows(data: FitData): data is Rows {
   return typeof data === "object" && data !== null && !Array.isArray(data) && "x" in data && "n" in data && "dim" in data;
@@ -82,6 +88,7 @@ function summarizeHistory(result: TrainResult, shift: number, max = 200): Traini
  * has `stopReason: "diverged"` and a message saying what to try.
  */
 export async function fit(config: FitConfig, data: FitData, options: FitOptions = {}): Promise<FlowModel> {
+  checkOptionKeys(options, FIT_OPTION_KEYS, "fit");
   // ---- the rows, validated at the boundary
   let x: Float64Array;
   let n: number;
@@ -168,6 +175,7 @@ export async function fit(config: FitConfig, data: FitData, options: FitOptions 
     ...trainOptions,
     seed,
     validationFraction: 0,
+    lossOffset: shift,
     ...(validation ? { validation: prepare(validation) } : {}),
     ...(onProgress
       ? {
@@ -200,6 +208,7 @@ export async function fit(config: FitConfig, data: FitData, options: FitOptions 
     lr: options.lr ?? 1e-3,
     history: summarizeHistory(result, shift),
   };
+  if (result.divergence) training.divergence = result.divergence;
   const contextInfo: ContextInfo | null =
     K > 0 ? { dim: K, columns: contextColumns ?? null, mean: ctxStd?.mean ?? null, std: ctxStd?.std ?? null } : null;
   const dataInfo: DataInfo = {

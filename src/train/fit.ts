@@ -13,7 +13,8 @@
  *    stays responsive and an AbortSignal is honoured;
  *  - validation is exact over the whole validation set in evaluation mode (train/evaluate.ts);
  *  - the best params are kept as extra references (not copies of the data: arrays are immutable)
- *    and returned at the end; a non-finite loss stops training and returns them.
+ *    and returned at the end; a divergence (train/divergence.ts: a non-finite loss, one exploding
+ *    step, or evaluations far above the best several times running) stops training and returns them.
  */
 import { blockUntilReady, jit, np, valueAndGrad, type Array, type JsTree } from "../engine/jax.js";
 import { floatDTypeOf, fromValues, typedArrayFor, type FloatDType } from "../engine/dtype.js";
@@ -26,6 +27,7 @@ import { adamInit, adamUpdate, disposeAdamState, paramsDType, validateAdamHyper,
 import { learningRate, parseSchedule, type Schedule } from "./schedules.js";
 import { makeEvaluator, meanAndStdError } from "./evaluate.js";
 import { checkDequantization, checkLevels, dequantizeSeeded, EVAL_NOISE_SEED, type Dequantization } from "../data/dequantize.js";
+import { describeDivergence, divergenceMonitor, shiftDivergence, type Divergence, type DivergenceMonitor, type DivergenceOptions } from "./divergence.js";
 
 /** Training data: n rows of dim values (row-major), optionally with n rows of context. */
 export type TrainData = Rows;
@@ -105,6 +107,47 @@ export interface TrainOptions {
    * dequantised once with a fixed seed, so validation losses are comparable across evaluations.
    */
   dequantize?: Dequantization;
+  /**
+   * Divergence detection beyond non-finite losses (train/divergence.ts): stop when the monitored
+   * loss stays far above the best for several evaluations, or one step's loss explodes.
+   * Default `{ factor: 1, evaluations: 3 }`; `false`: stop only on a non-finite loss.
+   */
+  divergence?: DivergenceOptions | false;
+  /**
+   * Added to every loss quoted in `result.message` (and `result.divergence`): the caller's units,
+   * e.g. +Σ log σ_d when the flow models standardised data. Training is unchanged. Default 0.
+   */
+  lossOffset?: number;
+}
+
+/** Every option of trainFlow: a misspelt option is an error, not a silent default. */
+export const TRAIN_OPTION_KEYS = [
+  "steps", "epochs", "batchSize", "lr", "schedule", "beta1", "beta2", "eps", "weightDecay", "clipNorm",
+  "validationFraction", "validation", "patience", "evalEvery", "evalBatchSize", "seed", "dtype", "restoreBest",
+  "recordStepTimes", "onProgress", "signal", "microBatchSize", "dequantize", "divergence", "lossOffset",
+] as const satisfies readonly (keyof TrainOptions)[];
+
+/** Throws a ConfigError naming the first key of `options` that is not in `known`. */
+export function checkOptionKeys(options: object, known: readonly string[], what: string): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const near = known.find((k) => k.toLowerCase() === key.toLowerCase() || editDistance(k, key) <= 2);
+    throw new ConfigError(`${what}: unknown option ${JSON.stringify(key)}${near ? ` (did you mean ${near}?)` : ""}; options: ${known.join(", ")}`);
+  }
+}
+
+function editDistance(a: string, b: string): number {
+  const row = globalThis.Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return row[b.length]!;
 }
 
 export type StopReason = "completed" | "early-stopped" | "diverged" | "aborted";
@@ -130,6 +173,10 @@ export interface TrainResult {
   stopReason: StopReason;
   /** A sentence for people: what happened, and what to try after a divergence. */
   message: string;
+  /** What stopped a diverged run (losses shifted by `lossOffset`). */
+  divergence?: Divergence;
+  /** True when the returned params are the initial ones (bestStep 0): no step improved on them. */
+  untrained: boolean;
   /** Steps completed. */
   steps: number;
   wallTimeSec: number;
@@ -157,6 +204,7 @@ export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData,
   const seed = o.seed ?? 0;
   const dtype = paramsDType(params);
   try {
+    checkOptionKeys(o, TRAIN_OPTION_KEYS, "train");
     if (o.dtype !== undefined && o.dtype !== dtype)
       throw new ConfigError(`train: dtype ${o.dtype} was requested but the params are ${dtype}`);
     checkData(flow, data, "data");
@@ -194,7 +242,9 @@ export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData,
   const evalEvery = o.evalEvery ?? Math.min(100, Math.max(1, totalSteps));
   const patience = o.patience ?? Infinity;
   const micro = o.microBatchSize ?? batch;
+  let watch: DivergenceMonitor;
   try {
+    watch = divergenceMonitor(o.divergence, flow.dim);
     if (!Number.isInteger(batch) || batch < 1) throw new ConfigError(`train: batchSize must be an integer ≥ 1, got ${o.batchSize}`);
     if (!Number.isInteger(totalSteps) || totalSteps < 0)
       throw new ConfigError(`train: steps must be an integer ≥ 0, got ${totalSteps} (steps ${o.steps}, epochs ${o.epochs})`);
@@ -203,6 +253,7 @@ export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData,
     if (!(baseLr > 0)) throw new ConfigError(`train: lr must be > 0, got ${baseLr}`);
     if (!Number.isInteger(micro) || micro < 1 || batch % Math.min(micro, batch) !== 0)
       throw new ConfigError(`train: microBatchSize must be an integer that divides the batch size ${batch}, got ${o.microBatchSize}`);
+    if (o.lossOffset !== undefined && !Number.isFinite(o.lossOffset)) throw new ConfigError(`train: lossOffset must be a finite number, got ${o.lossOffset}`);
   } catch (e) {
     disposeTree(params);
     throw e;
@@ -252,7 +303,7 @@ export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData,
   const losses: number[] = [];
   const stepTimes: number[] | undefined = o.recordStepTimes ? [] : undefined;
   let stopReason: StopReason = "completed";
-  let divergedMsg = "";
+  let divergence: Divergence | undefined;
   let stepsDone = 0;
 
   // --- batches: a seeded shuffle per epoch, fixed batch size
@@ -303,8 +354,8 @@ export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData,
     o.onProgress(e);
   };
 
-  /** One evaluation: history, best params, early-stopping count. Returns true to stop early. */
-  const checkpoint = async (phase: ProgressEvent["phase"]): Promise<boolean> => {
+  /** One evaluation: history, best params, early stopping and blow-up. Returns why to stop, if it should. */
+  const checkpoint = async (phase: ProgressEvent["phase"]): Promise<"early-stopped" | "diverged" | undefined> => {
     const trainLoss = windowSteps > 0 ? windowLoss / windowSteps : NaN;
     const valLoss = await evaluate();
     const entry: HistoryEntry = { step: stepsDone, trainLoss };
@@ -324,7 +375,9 @@ export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData,
     windowLoss = 0;
     windowSteps = 0;
     windowTime = 0;
-    return evalsSinceBest >= patience;
+    divergence = watch.evaluation(monitored, bestLoss, stepsDone, lastLr, monitor);
+    if (divergence) return "diverged";
+    return evalsSinceBest >= patience ? "early-stopped" : undefined;
   };
 
   progress("compiling");
@@ -352,11 +405,9 @@ export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData,
       stepsDone = s + 1;
       if (stepTimes) stepTimes.push(te - ts);
       losses.push(value);
-      if (!Number.isFinite(value)) {
+      divergence = watch.step(value, bestLoss, stepsDone, lastLr);
+      if (divergence) {
         stopReason = "diverged";
-        divergedMsg =
-          `training diverged at step ${stepsDone}: the training loss became ${value} ` +
-          `(learning rate ${lastLr.toPrecision(3)}). `;
         break;
       }
       // without a validation set, the first loss (a batch at the initial params) scores the initial params
@@ -366,8 +417,9 @@ export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData,
       if (s > 0) windowTime += te - ts; // the first step includes compilation
       if (stepsDone % evalEvery === 0) {
         lastCheckpointStep = stepsDone;
-        if (await checkpoint("training")) {
-          stopReason = "early-stopped";
+        const stop = await checkpoint("training");
+        if (stop) {
+          stopReason = stop;
           break;
         }
       }
@@ -376,7 +428,10 @@ export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData,
         lastYield = performance.now();
       }
     }
-    if (stopReason !== "diverged" && stepsDone > lastCheckpointStep) await checkpoint("training");
+    if (stopReason !== "diverged" && stepsDone > lastCheckpointStep) {
+      const stop = await checkpoint("training");
+      if (stop === "diverged") stopReason = stop;
+    }
   } catch (e) {
     disposeTree(state.params);
     disposeAdamState(state.adam);
@@ -402,27 +457,11 @@ export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData,
   // jax-js refuses a synchronous read (save, dataSync) of an array with work in flight: settle them.
   await blockUntilReady(out);
 
-  const what = monitor === "validation" ? "validation loss" : "training loss";
-  const lossText = Number.isFinite(bestLoss) ? ` (${what} ${bestLoss.toFixed(4)})` : "";
-  const bestText = bestStep === 0 ? `the initial parameters${lossText}` : `the parameters of step ${bestStep}${lossText}`;
-  let message: string;
-  switch (stopReason) {
-    case "diverged":
-      message =
-        divergedMsg +
-        `Returned ${bestText}. Try a lower learning rate (e.g. ${(baseLr / 10).toPrecision(2)}), ` +
-        `a tighter scaleBound in the flow config, or gradient clipping (clipNorm, e.g. 5); ` +
-        `standardising the data also helps.`;
-      break;
-    case "early-stopped":
-      message = `stopped early at step ${stepsDone}: no improvement of the ${what} in ${patience} evaluations; returned ${bestText}.`;
-      break;
-    case "aborted":
-      message = `aborted at step ${stepsDone}; returned ${o.restoreBest !== false ? bestText : "the last parameters"}.`;
-      break;
-    default:
-      message = `completed ${stepsDone} steps; returned ${o.restoreBest !== false ? bestText : "the last parameters"}.`;
-  }
+  const offset = o.lossOffset ?? 0;
+  const returnedBest = stopReason === "diverged" || o.restoreBest !== false;
+  const untrained = returnedBest && bestStep === 0;
+  const shifted = divergence ? shiftDivergence(divergence, offset) : undefined;
+  const message = stopMessage({ stopReason, stepsDone, patience, monitor, bestStep, bestLoss: bestLoss + offset, returnedBest, divergence: shifted, baseLr });
   const result: TrainResult = {
     params: out,
     history,
@@ -431,6 +470,7 @@ export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData,
     monitor,
     stopReason,
     message,
+    untrained,
     steps: stepsDone,
     wallTimeSec: (performance.now() - t0) / 1000,
     seed,
@@ -440,9 +480,48 @@ export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData,
     batchSize: batch,
   };
   if (stepTimes) result.stepTimesMs = stepTimes;
+  if (shifted) result.divergence = shifted;
   windowSteps = 0;
   progress("done", history.at(-1)?.valLoss);
   return result;
+}
+
+/**
+ * The sentence of `TrainResult.message`: why training stopped, which params were returned, and
+ * (after a divergence) what to change. A run whose best is its initial state says so plainly.
+ */
+function stopMessage(r: {
+  stopReason: StopReason;
+  stepsDone: number;
+  patience: number;
+  monitor: "validation" | "train";
+  bestStep: number;
+  bestLoss: number;
+  returnedBest: boolean;
+  divergence: Divergence | undefined;
+  baseLr: number;
+}): string {
+  const what = r.monitor === "validation" ? "validation loss" : "training loss";
+  const lossText = Number.isFinite(r.bestLoss) ? ` (${what} ${r.bestLoss.toFixed(4)})` : "";
+  const returned = !r.returnedBest
+    ? "returned the last parameters"
+    : r.bestStep === 0
+      ? `no step improved on the initial parameters${lossText}: the returned model is UNTRAINED`
+      : `returned the parameters of step ${r.bestStep}${lossText}`;
+  switch (r.stopReason) {
+    case "diverged":
+      return (
+        `${r.divergence ? describeDivergence(r.divergence) : `training diverged at step ${r.stepsDone}`}; ${returned}. ` +
+        `Try a lower learning rate (lr, e.g. ${(r.baseLr / 10).toPrecision(2)}), gradient clipping (clipNorm, e.g. 5), ` +
+        `a tighter scaleBound in the flow config (e.g. 2) or a decaying schedule (e.g. cosine); standardising the data also helps.`
+      );
+    case "early-stopped":
+      return `stopped early at step ${r.stepsDone}: no improvement of the ${what} in ${r.patience} evaluations; ${returned}.`;
+    case "aborted":
+      return `aborted at step ${r.stepsDone}; ${returned}.`;
+    default:
+      return `completed ${r.stepsDone} steps; ${returned}.`;
+  }
 }
 
 /** Boundary checks of a data set against a flow (shape, context, finiteness). */

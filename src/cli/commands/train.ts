@@ -1,12 +1,22 @@
 /**
  * `nflow train`: fit a flow to a toy or a table by maximum likelihood and save the model file.
- * A diverged run saves the best parameters seen and exits with code 4.
+ *
+ * A run that does not finish well never replaces a file the user had: a diverged run (exit 4), an
+ * interrupted one (Ctrl-C: exit 130; SIGTERM: 143) or one where no step improved on the initial
+ * parameters (exit 4) writes its best parameters to --out only when --out does not exist yet, and
+ * otherwise BESIDE it (model.diverged.nflow, model.interrupted.nflow) and says where; a run whose
+ * best is the untrained initial state saves nothing.
  */
+import { existsSync } from "node:fs";
+import { basename, dirname, extname, join } from "node:path";
 import { defineCommand, UsageError } from "../args.js";
-import { ExitCode, runCommand, type Progress } from "../output.js";
+import { ExitCode, runCommand, type Output, type Progress } from "../output.js";
 import { checkOutputPath, resolveData, type DataSet } from "../data.js";
 import { FLOW_KINDS, type BaseConfig, type FlowKind } from "../../flows/config.js";
 import { fit } from "../../model/fit.js";
+import type { FlowModel } from "../../model/model.js";
+import { parseSchedule, type Schedule } from "../../train/schedules.js";
+import { describeDivergence } from "../../train/divergence.js";
 import { threadCount } from "../../engine/threads.js";
 
 /** Default number of layers of each family (the C1 benchmark uses 8 affine couplings). */
@@ -36,10 +46,13 @@ export const trainSpec = defineCommand({
     data: { type: "string", required: true, placeholder: "toy|file|images", description: "a toy (moons, 8gaussians, checkerboard, circles, rings, pinwheel, 2spirals, swissroll), a table (.csv, .npy, .f32/.f64 + meta.json, or a folder with meta.json), or images: mnist, fashion-mnist:DIR, FILE-idx3-ubyte[.gz] (labels beside it)" },
     layers: { type: "integer", min: 1, defaultText: "8 for nice/realnvp, 5 for maf/iaf", description: "number of coupling / autoregressive layers" },
     hidden: { type: "integers", min: 1, defaultText: "64,64; images: nice 1000×4, realnvp 32,32 (resnet: one entry per residual block), maf/iaf 1024", description: "hidden layer widths of every conditioner network" },
-    steps: { type: "integer", min: 0, defaultText: `${DEFAULT_STEPS} unless --epochs is given`, description: "optimisation steps" },
+    steps: { type: "integer", min: 1, defaultText: `${DEFAULT_STEPS} unless --epochs is given`, description: "optimisation steps" },
     epochs: { type: "integer", min: 1, defaultText: "off", description: "passes over the training rows (instead of --steps)" },
     batch: { type: "integer", min: 1, defaultText: "256; images: nice 200, realnvp 64, maf/iaf 128", description: "minibatch size" },
     lr: { type: "number", min: 0, default: 1e-3, description: "Adam learning rate" },
+    schedule: { type: "string", placeholder: "constant|cosine[:W]|step:N[:γ]", default: "constant", description: "learning-rate schedule: cosine decay to 0 (after W warm-up steps), or ×γ (default 0.5) every N steps" },
+    clipNorm: { type: "number", min: 0, defaultText: "off", description: "clip the gradient to this global L2 norm (e.g. 5) against exploding steps" },
+    scaleBound: { type: "number", min: 0, defaultText: "the config default", description: "bound B of the affine log-scales (s = B·tanh(ŝ/B); realnvp, maf, iaf): smaller is more stable" },
     microBatch: { type: "integer", min: 1, defaultText: "the batch; images with realnvp: 16", description: "rows per gradient pass; the passes' gradients are summed into one update (bounds the memory of a step)" },
     eps: { type: "number", min: 0, defaultText: "1e-8; images with nice: 1e-4 (as the NICE paper)", description: "Adam ε" },
     val: { type: "number", min: 0, max: 0.9, default: 0.1, description: "share of the rows held out for validation (best model and early stopping)" },
@@ -70,7 +83,11 @@ export const trainSpec = defineCommand({
     "RealNVP's multi-scale flow with residual conv conditioners, nice and maf work on the flattened image.",
     "MAF samples with 784 sequential passes per layer; IAF is the fast sampler (and the slow density).",
     "",
-    "Exit codes: 0 ok, 1 failure, 2 bad command line, 3 bad data file, 4 training diverged (best model saved).",
+    "A run that diverges, is interrupted (Ctrl-C) or never improves on its initial parameters does not replace an",
+    "existing --out: its best model goes beside it (NAME.diverged.nflow, NAME.interrupted.nflow) and the message says where.",
+    "",
+    "Exit codes: 0 ok, 1 failure, 2 bad command line, 3 bad data file, 4 training diverged or did not improve,",
+    "130 interrupted (Ctrl-C; 143 for SIGTERM), the best model so far saved.",
   ],
 });
 
@@ -101,6 +118,9 @@ export async function run(argv: string[]): Promise<number> {
     const defaultMicro = imageDefaults?.microBatch;
     const microBatch = v.microBatch ?? (defaultMicro !== undefined && batch % defaultMicro === 0 ? defaultMicro : undefined);
     const logit = v.logit === undefined ? undefined : parseLogit(v.logit);
+    const schedule = parseScheduleFlag(v.schedule);
+    if (v.clipNorm !== undefined && !(v.clipNorm > 0)) throw new UsageError(`--clip-norm: expected a number > 0, got ${v.clipNorm}`);
+    if (v.scaleBound !== undefined && !(v.scaleBound > 0)) throw new UsageError(`--scale-bound: expected a number > 0, got ${v.scaleBound}`);
     if (v.scales !== undefined && !(image && flow === "realnvp")) throw new UsageError("--scales: only for --flow realnvp on image data");
     const validation = image ? imageValidation(v.data, v.valN ?? 2000, contextColumns, data) : undefined;
     // class-conditional image models: the one-hot label reaches the base too (a conditional Gaussian), not only the conditioners
@@ -111,6 +131,7 @@ export async function run(argv: string[]): Promise<number> {
     );
 
     let progress: Progress | undefined;
+    const interrupt = interruptOnSignals(out);
     const model = await fit(
       {
         flow,
@@ -122,12 +143,16 @@ export async function run(argv: string[]): Promise<number> {
         ...(logit !== undefined ? { logit } : {}),
         ...(v.scales !== undefined ? { scales: v.scales } : {}),
         ...(base ? { base } : {}),
+        ...(v.scaleBound !== undefined ? { scaleBound: v.scaleBound } : {}),
       },
       { x: data.x, n: data.n, dim: data.dim, ...(data.context ? { context: data.context } : {}) },
       {
         ...(v.steps !== undefined || v.epochs === undefined ? { steps: v.steps ?? DEFAULT_STEPS } : { epochs: v.epochs }),
         batchSize: batch,
         lr: v.lr,
+        schedule,
+        ...(v.clipNorm !== undefined ? { clipNorm: v.clipNorm } : {}),
+        signal: interrupt.signal,
         ...(eps !== undefined ? { eps } : {}),
         // evaluation in passes of the same size: jax-js's wasm allocator reuses a freed buffer only for
         // its own size class, so a second set of activation sizes would fragment its 4 GiB
@@ -153,14 +178,15 @@ export async function run(argv: string[]): Promise<number> {
           progress.update(e.step, { loss: e.trainLoss, ...(e.valLoss !== undefined ? { val: e.valLoss } : {}) });
         },
       },
-    );
+    ).finally(() => interrupt.dispose());
     try {
       progress?.finish();
-      await model.save(v.out);
-      const info = model.info();
       const t = model.training!;
+      const failed = t.stopReason === "diverged" || t.stopReason === "aborted" || t.bestStep === 0;
+      const saved = failed ? await saveBeside(model, v.out, t.stopReason === "aborted" ? "interrupted" : "diverged") : (await model.save(v.out), v.out);
+      const info = model.info();
       const result = {
-        model: v.out,
+        model: saved,
         flow,
         layers,
         hidden,
@@ -176,8 +202,21 @@ export async function run(argv: string[]): Promise<number> {
         message: t.message,
         threads: threadCount(),
       };
+      const where = saved === null ? "Nothing was saved (the best model is the untrained one)" : `The best model (step ${t.bestStep}) was saved to ${saved}`;
+      const kept = saved !== v.out && existsSync(v.out) ? `; ${v.out} was left as it was` : "";
+      if (t.stopReason === "aborted") {
+        return out.fail(`training interrupted at step ${t.steps}. ${where}${kept}.`, interrupt.exitCode(), result);
+      }
       if (t.stopReason === "diverged") {
-        return out.fail(`${t.message} The best model was saved to ${v.out}.`, ExitCode.Diverged, result);
+        const what = t.divergence ? describeDivergence(t.divergence) : "training diverged";
+        return out.fail(`${what}. ${where}${kept}. ${DIVERGENCE_ADVICE(v.lr)}`, ExitCode.Diverged, result);
+      }
+      if (t.bestStep === 0) {
+        return out.fail(
+          `no step improved on the initial parameters (best ${t.monitor} NLL ${t.bestValidationLoss?.toFixed(4) ?? "n/a"} at step 0, ${t.steps} steps). ${where}${kept}. ${DIVERGENCE_ADVICE(v.lr)}`,
+          ExitCode.Diverged,
+          result,
+        );
       }
       const loss = t.bestValidationLoss === null ? "n/a" : `${t.bestValidationLoss.toFixed(4)} nats`;
       out.result(result, [
@@ -190,6 +229,76 @@ export async function run(argv: string[]): Promise<number> {
       model.dispose();
     }
   });
+}
+
+/** What to change after a diverged or useless run: every knob named is a flag of `nflow train`. */
+const DIVERGENCE_ADVICE = (lr: number): string =>
+  `Try a lower --lr (e.g. ${(lr / 10).toPrecision(2)}), --clip-norm 5, --scale-bound 2 or --schedule cosine.`;
+
+/**
+ * Saves a run that did not finish well without replacing anything: to `out` when it does not
+ * exist, else to NAME.<tag>.nflow beside it (NAME.<tag>-2.nflow … when that exists too).
+ * Saves nothing and returns null when the best params are the initial ones.
+ */
+async function saveBeside(model: FlowModel, out: string, tag: string): Promise<string | null> {
+  if (model.training!.bestStep === 0) return null;
+  let path = out;
+  if (existsSync(out)) {
+    const ext = extname(out);
+    const stem = join(dirname(out), basename(out, ext));
+    path = `${stem}.${tag}${ext || ".nflow"}`;
+    for (let i = 2; existsSync(path); i++) path = `${stem}.${tag}-${i}${ext || ".nflow"}`;
+  }
+  await model.save(path);
+  return path;
+}
+
+/**
+ * Ctrl-C (SIGINT) and SIGTERM during training: the first one aborts the run after the current
+ * step (the trainer returns its best params, which are then saved); a second one quits at once.
+ * Exit code 128 + the signal number, as shells report a killed command.
+ */
+function interruptOnSignals(out: Output): { signal: AbortSignal; exitCode(): ExitCode; dispose(): void } {
+  const controller = new AbortController();
+  let code = ExitCode.Interrupted;
+  const handlers: [NodeJS.Signals, () => void][] = (["SIGINT", "SIGTERM"] as const).map((name) => [
+    name,
+    () => {
+      const exit = name === "SIGINT" ? ExitCode.Interrupted : ExitCode.Terminated;
+      if (controller.signal.aborted) process.exit(exit);
+      code = exit;
+      controller.abort();
+      out.note(`${name === "SIGINT" ? "Ctrl-C" : name}: stopping after this step and saving the best model so far (again to quit at once)`);
+    },
+  ]);
+  for (const [name, h] of handlers) process.on(name, h);
+  return {
+    signal: controller.signal,
+    exitCode: () => code,
+    dispose: () => {
+      for (const [name, h] of handlers) process.off(name, h);
+    },
+  };
+}
+
+/** `--schedule constant | cosine | cosine:W | step:N | step:N:γ`. */
+function parseScheduleFlag(text: string): Schedule {
+  const [kind, ...rest] = text.split(":");
+  const nums = rest.map(Number);
+  const bad = (): never => {
+    throw new UsageError(`--schedule: expected constant, cosine, cosine:WARMUP, step:N or step:N:GAMMA, got ${JSON.stringify(text)}`);
+  };
+  if (rest.some((r) => r.trim() === "") || nums.some((x) => !Number.isFinite(x))) bad();
+  let schedule: Schedule;
+  if (kind === "constant" && rest.length === 0) schedule = { kind: "constant" };
+  else if (kind === "cosine" && rest.length <= 1) schedule = { kind: "cosine", ...(rest.length ? { warmupSteps: nums[0]! } : {}) };
+  else if (kind === "step" && rest.length >= 1 && rest.length <= 2) schedule = { kind: "step", everySteps: nums[0]!, ...(rest.length > 1 ? { gamma: nums[1]! } : {}) };
+  else return bad();
+  try {
+    return parseSchedule(schedule);
+  } catch (error) {
+    throw new UsageError(`--schedule ${text}: ${(error as Error).message}`);
+  }
 }
 
 /** `--logit 0.05` or `--logit none`. */

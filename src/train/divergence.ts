@@ -1,0 +1,120 @@
+/**
+ * Divergence detection for the training loop: a run has diverged when its loss is no longer
+ * finite, OR when it has blown up while staying finite (a learning rate of 10 on moons keeps the
+ * loss near 7e4 nats per row for thousands of steps; the loss never becomes NaN, and a loop that
+ * checks only finiteness reports "completed").
+ *
+ * With ℓ* the best monitored loss so far (nats per row, the initial params included) and the
+ * scale s = |ℓ*| + D (a per-row NLL of D-dimensional data moves on the order of D nats: an
+ * image's is hundreds, a 2-D toy's a few), the rules are
+ *   blow-up:    the monitored loss (validation, or the training window without a validation set)
+ *               exceeds ℓ* + factor·s at `evaluations` evaluations in a row;
+ *   explosion:  ONE training step's loss exceeds ℓ* + 100·factor·s (no reason to wait: a
+ *               hundredfold jump is never noise, and the next steps overflow);
+ *   non-finite: a training loss of NaN or ±∞.
+ * Defaults factor = 1, evaluations = 3: a loss more than twice the scale above the best, three
+ * times running. A healthy run fluctuates by a small fraction of s; early in training, when the
+ * best is still the initial loss, a noisy evaluation is forgiven by the run of three.
+ */
+import { ConfigError } from "../engine/errors.js";
+
+/** Options of divergence detection (`TrainOptions.divergence`); `false` keeps only the non-finite rule. */
+export interface DivergenceOptions {
+  /** Margin above the best in units of |best| + D. Default 1. */
+  factor?: number;
+  /** Consecutive evaluations above the margin that count as a blow-up. Default 3. */
+  evaluations?: number;
+}
+
+/** What stopped a diverged run (losses in the trainer's units unless shifted by the caller). */
+export interface Divergence {
+  kind: "non-finite" | "explosion" | "blow-up";
+  /** Steps completed when it was detected. */
+  step: number;
+  /** The offending loss (null when not finite). */
+  loss: number | null;
+  /** Which loss: one training step's, or the monitored evaluation loss. */
+  of: "training step" | "validation" | "training";
+  /** The best monitored loss at that time (null when none was finite). */
+  bestLoss: number | null;
+  /** Evaluations in a row above the margin (blow-up only). */
+  evaluations?: number;
+  /** Learning rate of the last step. */
+  lr: number;
+}
+
+/** The detector of one run: feed it every step loss and every evaluation. */
+export interface DivergenceMonitor {
+  /** A training step's loss; returns the divergence it reveals, if any. */
+  step(loss: number, best: number, step: number, lr: number): Divergence | undefined;
+  /** An evaluation's monitored loss, after the best was updated with it. */
+  evaluation(monitored: number, best: number, step: number, lr: number, monitor: "validation" | "train"): Divergence | undefined;
+}
+
+/** Validates the options and returns the run's detector (`dim`: the data dimension D). */
+export function divergenceMonitor(options: DivergenceOptions | false | undefined, dim: number): DivergenceMonitor {
+  const off = options === false;
+  const factor = off ? Infinity : (options?.factor ?? 1);
+  const runLength = off ? Infinity : (options?.evaluations ?? 3);
+  if (!off && !(factor > 0 && Number.isFinite(factor))) throw new ConfigError(`divergence.factor: expected a finite number > 0, got ${options?.factor}`);
+  if (!off && !(Number.isInteger(runLength) && runLength >= 1))
+    throw new ConfigError(`divergence.evaluations: expected an integer ≥ 1, got ${options?.evaluations}`);
+  const margin = (best: number): number => factor * (Math.abs(best) + dim);
+  let above = 0;
+  return {
+    step(loss, best, step, lr) {
+      if (!Number.isFinite(loss)) return { kind: "non-finite", step, loss: null, of: "training step", bestLoss: finiteOrNull(best), lr };
+      if (Number.isFinite(best) && loss > best + 100 * margin(best))
+        return { kind: "explosion", step, loss, of: "training step", bestLoss: best, lr };
+      return undefined;
+    },
+    evaluation(monitored, best, step, lr, monitor) {
+      if (!Number.isFinite(best)) return undefined;
+      if (Number.isFinite(monitored) && monitored <= best + margin(best)) {
+        above = 0;
+        return undefined;
+      }
+      above++;
+      if (above < runLength) return undefined;
+      return {
+        kind: "blow-up",
+        step,
+        loss: finiteOrNull(monitored),
+        of: monitor === "validation" ? "validation" : "training",
+        bestLoss: best,
+        evaluations: above,
+        lr,
+      };
+    },
+  };
+}
+
+function finiteOrNull(v: number): number | null {
+  return Number.isFinite(v) ? v : null;
+}
+
+/** `d` with its losses moved by `shift` (the caller's units, e.g. +Σ log σ of a standardisation). */
+export function shiftDivergence(d: Divergence, shift: number): Divergence {
+  return { ...d, loss: d.loss === null ? null : d.loss + shift, bestLoss: d.bestLoss === null ? null : d.bestLoss + shift };
+}
+
+/** One sentence: what happened (no advice), e.g. "training diverged at step 300: …". */
+export function describeDivergence(d: Divergence): string {
+  const lr = `learning rate ${d.lr.toPrecision(3)}`;
+  const best = d.bestLoss === null ? "" : `, far above the best ${fmt(d.bestLoss)}`;
+  switch (d.kind) {
+    case "non-finite":
+      return `training diverged at step ${d.step}: the training loss became non-finite (${lr})`;
+    case "explosion":
+      return `training diverged at step ${d.step}: one step's training loss jumped to ${fmt(d.loss!)} nats per row${best} (${lr})`;
+    case "blow-up":
+      return (
+        `training diverged at step ${d.step}: the ${d.of} loss was ${d.loss === null ? "not finite" : `${fmt(d.loss)} nats per row`}${best}, ` +
+        `for ${d.evaluations} evaluations in a row (${lr})`
+      );
+  }
+}
+
+function fmt(v: number): string {
+  return Math.abs(v) >= 1e4 ? v.toExponential(2) : v.toFixed(4);
+}
