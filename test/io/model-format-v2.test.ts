@@ -376,3 +376,40 @@ test("createdAt survives saving a loaded model again; savedAt is the time of eac
   assert.ok(meta.savedAt! > "2026-01-01", meta.savedAt);
   loaded.dispose();
 });
+
+test("the CLI refuses a flipped-bit file and a NaN-weight file with exit 3 and one line, and leaves them unchanged", () => {
+  const model = makeModel(VECTOR);
+  const good = model.toBytes();
+  model.dispose();
+  const flipped = Buffer.from(good);
+  const at = find(good, 'scaleBound\\":3') + 'scaleBound\\":'.length;
+  flipped[at] = flipped[at]! ^ 0x01;
+  const { metadata, tensors } = decodeSafetensors(good);
+  const w = tensors.get("layers.3.conditioner.linear1.weight")!;
+  const data = w.data.slice();
+  data[3] = Number.NaN;
+  const nan = sealModelFile([...tensors].map(([k, t]) => [k, k === "layers.3.conditioner.linear1.weight" ? { shape: t.shape, data } : t] as [string, typeof t]), metadata);
+  const cases: [string, Uint8Array, RegExp][] = [
+    ["cli-flipped.nflow", flipped, /: corrupt \(checksum [0-9a-f]{8}, the file says [0-9a-f]{8}; the file was damaged or edited\)$/],
+    ["cli-nan.nflow", nan, /: tensor layers\.3\.conditioner\.linear1\.weight holds NaN at index \[1, 1\]; the model is unusable/], // shape [8, 2]: flat 3 = [1, 1]
+  ];
+  const input = join(dir, "cli-x.csv");
+  writeFileSync(input, X.map((r) => r.join(",")).join("\n") + "\n");
+  for (const [name, bytes, pattern] of cases) {
+    const p = join(dir, name);
+    writeFileSync(p, bytes);
+    const r = spawnSync(process.execPath, ["--import", import.meta.resolve("tsx"), join(root, "src/cli/main.ts"), "logprob", "--model", p, "--input", input, "--out", join(dir, "cli-lp.csv")], {
+      cwd: dir,
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    assert.equal(r.status, 3, r.stderr);
+    assert.equal(r.stdout, "");
+    const lines = r.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, r.stderr);
+    assert.ok(lines[0]!.startsWith(`nflow: error: ${p}: `), lines[0]);
+    assert.match(lines[0]!, pattern);
+    assert.ok(readFileSync(p).equals(Buffer.from(bytes)), "the file is unchanged");
+    assert.ok(!existsSync(join(dir, "cli-lp.csv")), "no output written");
+  }
+});
