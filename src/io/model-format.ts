@@ -30,7 +30,7 @@
  * file system: it runs in the browser); model-file.ts reads and writes files.
  */
 import { checkDequantization, type Dequantization } from "../data/dequantize.js";
-import { ConfigError, FileFormatError } from "../engine/errors.js";
+import { ConfigError, FileFormatError, NonFiniteError } from "../engine/errors.js";
 import { jaxDType, type FloatDType } from "../engine/dtype.js";
 import { np } from "../engine/jax.js";
 import { keyFromSeed } from "../engine/random.js";
@@ -42,7 +42,6 @@ import { decodeSafetensors, encodeSafetensors, type SafeTensor } from "./safeten
 import { crc32 } from "./crc32.js";
 import { LIBRARY_VERSION } from "./version.js";
 import { canonicalLayout, fromCanonical, toCanonical, UndescribableFlowError, type LayerDescription } from "./canonical.js";
-import type { Divergence } from "../train/divergence.js";
 
 /** The `format` metadata value of a model file. */
 export const MODEL_FORMAT = "normalizing-flows-model";
@@ -96,8 +95,6 @@ export interface TrainingRecord {
   stopReason: "completed" | "early-stopped" | "diverged" | "aborted";
   /** The trainer's sentence (what happened, what to try). */
   message: string;
-  /** What stopped a diverged run (train/divergence.ts; losses in data units), when it diverged. */
-  divergence?: Divergence;
   seed: number;
   wallTimeSec: number;
   nTrain: number;
@@ -172,6 +169,12 @@ export function encodeModelFile(input: ModelFileInput, params: FlowParams, flow?
     if (leaf.dtype !== config.dtype)
       throw new ConfigError(`model file: parameter ${path} is ${leaf.dtype} but the config says dtype ${config.dtype}`);
   const tensors = toCanonical(flow ?? configFlow, host);
+  // a file with NaN/±Infinity params would be refused at load: refuse it here, writing nothing
+  for (const [name, t] of tensors) {
+    const i = t.data.findIndex((v) => !Number.isFinite(v));
+    if (i >= 0)
+      throw new NonFiniteError(`model file: cannot save: parameter ${name} holds ${t.data[i]} at index [${unravel(i, t.shape).join(", ")}]; nothing was written`);
+  }
   const now = new Date().toISOString();
   const metadata: Record<string, string> = {
     format: MODEL_FORMAT,

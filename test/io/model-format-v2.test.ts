@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigError, FileFormatError } from "../../src/engine/errors.js";
+import { ConfigError, FileFormatError, NonFiniteError } from "../../src/engine/errors.js";
 import { fromValues } from "../../src/engine/dtype.js";
 import { keyFromSeed } from "../../src/engine/random.js";
 import { disposeTree, mapTree, treeToHost } from "../../src/engine/tree.js";
@@ -412,4 +412,24 @@ test("the CLI refuses a flipped-bit file and a NaN-weight file with exit 3 and o
     assert.ok(readFileSync(p).equals(Buffer.from(bytes)), "the file is unchanged");
     assert.ok(!existsSync(join(dir, "cli-lp.csv")), "no output written");
   }
+});
+
+test("params holding NaN are refused at save (such a file would never load), and nothing is written", async () => {
+  const { flow, config } = build({ flow: "maf", dim: 2, layers: 2, hidden: [4] });
+  const params = mapTree(flow.init(keyFromSeed(0)), (leaf, path) => {
+    if (path !== "bijector.layers.2.made.heads.W.1") return leaf;
+    const shape = leaf.shape.slice();
+    const v = Float64Array.from(leaf.dataSync() as Float32Array);
+    v[5] = Number.NaN;
+    return fromValues(v, shape, "float32");
+  });
+  const model = new FlowModel(flow, params, { config, preprocessing: null, context: null, data: null, training: null });
+  const p = join(dir, "nan-save.nflow");
+  await assert.rejects(model.save(p), (e: unknown) => {
+    assert.ok(e instanceof NonFiniteError, String(e));
+    assert.equal(e.message, "model file: cannot save: parameter layers.2.made.logScale.weight holds NaN at index [2, 1]; nothing was written"); // [4, 2]: flat 5
+    return true;
+  });
+  assert.ok(!existsSync(p));
+  model.dispose();
 });
