@@ -42,6 +42,7 @@ import { decodeSafetensors, encodeSafetensors, type SafeTensor } from "./safeten
 import { crc32 } from "./crc32.js";
 import { LIBRARY_VERSION } from "./version.js";
 import { canonicalLayout, fromCanonical, toCanonical, UndescribableFlowError, type LayerDescription } from "./canonical.js";
+import type { Divergence } from "../train/divergence.js";
 
 /** The `format` metadata value of a model file. */
 export const MODEL_FORMAT = "normalizing-flows-model";
@@ -95,6 +96,8 @@ export interface TrainingRecord {
   stopReason: "completed" | "early-stopped" | "diverged" | "aborted";
   /** The trainer's sentence (what happened, what to try). */
   message: string;
+  /** What stopped a diverged run (train/divergence.ts; losses in data units), when it diverged. */
+  divergence?: Divergence;
   seed: number;
   wallTimeSec: number;
   nTrain: number;
