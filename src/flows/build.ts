@@ -27,7 +27,7 @@
  * would undo it (a reversed half mask, flipped, transforms the same coordinates again).
  */
 import { ConfigError } from "../engine/errors.js";
-import { parseFloatDType } from "../engine/dtype.js";
+import { parseFloatDType, type FloatDType } from "../engine/dtype.js";
 import { ACTIVATIONS } from "../nn/activation.js";
 import type { Bijector } from "../bijectors/bijector.js";
 import { Chain } from "../bijectors/chain.js";
@@ -151,7 +151,7 @@ export function normalizeConfig(config: unknown): NormalizedFlowConfig {
   const rescale = c.rescale === undefined ? flow === "nice" : boolean(c.rescale, "rescale");
   const seed = c.seed === undefined ? 0 : integer(c.seed, "seed", 0, 0xffffffff);
   const dtype = c.dtype === undefined ? "float32" : parseFloatDType(c.dtype, "dtype");
-  checkParameterEstimate({ dim, layers, hidden, contextDim, base, conditioner, scales, image });
+  checkParameterEstimate({ dim, layers, hidden, contextDim, base, conditioner, scales, image, dtype });
   return {
     flow,
     dim,
@@ -179,11 +179,22 @@ export const MAX_DIM = 2 ** 26;
 /** Most layers of a config. */
 export const MAX_LAYERS = 1024;
 /**
- * Most parameters a config may describe, by the upper estimate of `estimateParameterCount`:
- * 2^27 float32 parameters are 512 MiB, with Adam's two moments and the gradient 2 GiB, half of
- * wasm's 4 GiB address space (C6, the largest reference model, has 15.2M).
+ * Most memory the parameters of a config may need in training, by `estimateTrainingBytes`: 2 GiB
+ * for the parameters, their gradient and Adam's two moments, half of wasm's 4 GiB address space
+ * (the other half is for activations).
  */
+export const MAX_TRAINING_BYTES = 2 ** 31;
+/** Most float32 parameters a config may describe (MAX_TRAINING_BYTES / (4 copies × 4 bytes); half for float64). C6, the largest reference model, has 15.2M. */
 export const MAX_PARAMETERS = 2 ** 27;
+
+/**
+ * Memory of training a config's parameters, from the config alone: 4 copies (parameters, gradient,
+ * Adam's first and second moments) of the `estimateParameterCount` upper estimate, at 4 bytes
+ * (float32) or 8 (float64). Activations come on top (they grow with the batch).
+ */
+export function estimateTrainingBytes(c: Parameters<typeof estimateParameterCount>[0] & { dtype: FloatDType }): number {
+  return 4 * estimateParameterCount(c) * (c.dtype === "float64" ? 8 : 4);
+}
 
 /**
  * An upper estimate of a config's parameter count from the config alone (no flow is built, nothing
@@ -218,13 +229,29 @@ export function estimateParameterCount(c: {
   return count * perLayer + base;
 }
 
-/** Refuses a config whose estimate exceeds MAX_PARAMETERS, before anything is built. */
-function checkParameterEstimate(c: Parameters<typeof estimateParameterCount>[0]): void {
+/** Refuses a config whose training memory estimate exceeds MAX_TRAINING_BYTES, before anything is built. */
+function checkParameterEstimate(c: Parameters<typeof estimateTrainingBytes>[0]): void {
   const n = estimateParameterCount(c);
-  if (n > MAX_PARAMETERS)
+  const bytes = estimateTrainingBytes(c);
+  if (bytes > MAX_TRAINING_BYTES) {
+    const limit = MAX_PARAMETERS / (c.dtype === "float64" ? 2 : 1);
     throw new ConfigError(
-      `config: about ${n.toExponential(2)} parameters (${c.layers} layers, hidden [${c.hidden.join(", ")}], D = ${c.dim}${c.base.kind === "mixture-of-gaussians" ? `, ${c.base.components} components` : ""}) exceed the limit of ${MAX_PARAMETERS.toLocaleString("en-US")} (2^27: with Adam's moments, half of wasm's 4 GiB); use fewer or narrower layers`,
+      `config: about ${n.toExponential(2)} parameters (${c.layers} layers, hidden [${c.hidden.join(", ")}], D = ${c.dim}${c.base.kind === "mixture-of-gaussians" ? `, ${c.base.components} components` : ""}) exceed the limit of ${limit.toLocaleString("en-US")} ` +
+        `${c.dtype} parameters (≈ ${formatBytes(bytes)} with the gradient and Adam's two moments; the limit is ${formatBytes(MAX_TRAINING_BYTES)}, half of wasm's 4 GiB); use fewer or narrower layers`,
     );
+  }
+}
+
+/** Bytes for people: "3.2 GiB", "512 MiB", "12 KiB". */
+export function formatBytes(bytes: number): string {
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+  let v = bytes;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${v} bytes` : `${v >= 100 ? v.toFixed(0) : v.toPrecision(3)} ${units[u]}`;
 }
 
 /** An image realnvp needs H and W divisible by 2^(scales − 1) (one squeeze between scales). */

@@ -90,8 +90,16 @@ test("--clip-norm, --scale-bound and --schedule reach the trainer and the model"
   const out = join(dir, "knobs.nflow");
   const r = nflow("train", ...SMALL, "--steps", "30", "--clip-norm", "5", "--scale-bound", "1.5", "--schedule", "cosine:5", "--out", out);
   assert.equal(r.code, 0, r.stderr);
-  const info = JSON.parse(nflow("info", "--model", out, "--json").stdout.trim().split("\n").at(-1)!) as { config: { scaleBound: number } };
+  const text = nflow("info", "--model", out);
+  assert.match(text.stdout, /config estimate \(the limit check before any allocation\): ≤ [\d,]+ parameters, ≈ [\d.]+ KiB to train/);
+  const info = JSON.parse(nflow("info", "--model", out, "--json").stdout.trim().split("\n").at(-1)!) as {
+    config: { scaleBound: number };
+    parameterCount: number;
+    estimate: { parameters: number; trainingBytes: number };
+  };
   assert.equal(info.config.scaleBound, 1.5);
+  assert.ok(info.estimate.parameters >= info.parameterCount, "the estimate bounds the true count");
+  assert.equal(info.estimate.trainingBytes, 16 * info.estimate.parameters, "float32: 4 copies × 4 bytes");
 });
 
 test("Ctrl-C stops training, saves the best model so far, says where, and exits 130", async () => {

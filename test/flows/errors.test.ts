@@ -8,7 +8,7 @@ import { defaultDevice } from "../../src/engine/jax.js";
 import { fromValues } from "../../src/engine/dtype.js";
 import { keyFromSeed } from "../../src/engine/random.js";
 import { ConfigError, ContextError, DTypeError, NonFiniteError, ShapeError } from "../../src/engine/errors.js";
-import { build, estimateParameterCount, MAX_PARAMETERS, normalizeConfig } from "../../src/flows/build.js";
+import { build, estimateParameterCount, estimateTrainingBytes, MAX_PARAMETERS, MAX_TRAINING_BYTES, normalizeConfig } from "../../src/flows/build.js";
 import type { FlowConfig } from "../../src/flows/config.js";
 
 const base: FlowConfig = { flow: "realnvp", dim: 2, layers: 2, hidden: [8] };
@@ -129,6 +129,13 @@ test("normalizeConfig: sizes are bounded from the config alone (no flow built, n
   assert.throws(() => build({ ...base, hidden: [1e9] }), (e: Error) => e instanceof ConfigError && /about 1\.40e\+10 parameters .* exceed the limit of 134,217,728/.test(e.message));
   assert.throws(() => build({ ...base, base: { kind: "mixture-of-gaussians", components: 1e9 } }), /1000000000 components\) exceed the limit/);
   assert.throws(() => build({ ...base, dim: 2 ** 30 }), /dim: at most 67,108,864, got 1,073,741,824/);
+  // the limit is on memory: float64 parameters take twice the bytes, so half as many are allowed
+  const wide = { ...base, layers: 1, hidden: [9000, 9000] }; // ≈ 8.1e7 parameters
+  assert.ok(estimateTrainingBytes(normalizeConfig(wide)) < MAX_TRAINING_BYTES);
+  assert.throws(
+    () => normalizeConfig({ ...wide, dtype: "float64" }),
+    /about 8\.11e\+7 parameters .* exceed the limit of 67,108,864 float64 parameters \(≈ 2\.42 GiB with the gradient and Adam's two moments; the limit is 2\.00 GiB/,
+  );
   assert.ok(performance.now() - t0 < 5000, "refused at once");
   // the reference models are well inside the limit, and the estimate bounds their true counts
   for (const [config, exact] of [

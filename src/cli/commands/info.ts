@@ -5,6 +5,7 @@
 import { defineCommand } from "../args.js";
 import { ExitCode, runCommand } from "../output.js";
 import { MODEL_FLAG, openModel } from "./common.js";
+import { estimateParameterCount, estimateTrainingBytes, formatBytes } from "../../flows/build.js";
 
 export const infoSpec = defineCommand({
   name: "info",
@@ -27,11 +28,14 @@ export async function run(argv: string[]): Promise<number> {
     try {
       const info = model.info();
       const t = info.training;
+      // the same estimate that bounds a config before anything is built (flows/build.ts)
+      const estimate = { parameters: estimateParameterCount(info.config), trainingBytes: estimateTrainingBytes(info.config) };
       const lines = [
         `${args.values.model}: normalizing-flows model written by version ${info.libraryVersion}${info.createdAt ? ` on ${info.createdAt}` : ""}`,
         "architecture:",
         ...info.description.split("\n").map((l) => `  ${l}`),
         `parameters: ${info.parameterCount.toLocaleString("en-US")} trainable${info.stateCount ? ` (+ ${info.stateCount} batch-norm statistics)` : ""}, ${info.dtype}`,
+        `config estimate (the limit check before any allocation): ≤ ${estimate.parameters.toLocaleString("en-US")} parameters, ≈ ${formatBytes(estimate.trainingBytes)} to train (parameters, gradient, Adam's moments; activations extra)`,
         `preprocessing: ${info.preprocessing ? `standardised per column (mean ${list(info.preprocessing.mean)}, std ${list(info.preprocessing.std)})` : "none"}`,
       ];
       if (info.context) lines.push(`context: ${info.context.dim} value(s)${info.context.columns ? ` from column(s) ${info.context.columns.join(", ")}` : ""}`);
@@ -54,7 +58,7 @@ export async function run(argv: string[]): Promise<number> {
       } else {
         lines.push("training: none recorded");
       }
-      out.result({ model: args.values.model, ...info }, lines);
+      out.result({ model: args.values.model, ...info, estimate }, lines);
       return ExitCode.Ok;
     } finally {
       model.dispose();
