@@ -49,7 +49,7 @@ export interface ProgressEvent {
 }
 
 export interface TrainOptions {
-  /** Number of optimisation steps. Takes precedence over `epochs`. Default: 1000 when neither is given. */
+  /** Number of optimisation steps (give steps or epochs, not both). Default: 1000 when neither is given. */
   steps?: number;
   /** Number of passes over the training rows (steps = epochs · ⌊n_train / batch⌋). */
   epochs?: number;
@@ -245,6 +245,7 @@ export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData,
   let watch: DivergenceMonitor;
   try {
     watch = divergenceMonitor(o.divergence, flow.dim);
+    if (o.steps !== undefined && o.epochs !== undefined) throw new ConfigError(`train: steps and epochs: give one of them (the length of training), got steps ${o.steps} and epochs ${o.epochs}`);
     if (!Number.isInteger(batch) || batch < 1) throw new ConfigError(`train: batchSize must be an integer ≥ 1, got ${o.batchSize}`);
     if (!Number.isInteger(totalSteps) || totalSteps < 0)
       throw new ConfigError(`train: steps must be an integer ≥ 0, got ${totalSteps} (steps ${o.steps}, epochs ${o.epochs})`);

@@ -59,4 +59,6 @@ test("fit and trainFlow refuse a misspelt option, naming the nearest one", async
     /^ConfigError: fit: unknown option "learningRate" \(did you mean lr\?\)|fit: unknown option "learningRate"/,
   );
   await assert.rejects(fit({ flow: "realnvp", layers: 1, hidden: [4] }, { x, n: 100, dim: 2 }, { step: 1 } as never), /unknown option "step" \(did you mean steps\?\)/);
+  // steps and epochs together: one of them decides the length, so both is a mistake, not a silent precedence
+  await assert.rejects(fit({ flow: "realnvp", layers: 1, hidden: [4] }, { x, n: 100, dim: 2 }, { steps: 5, epochs: 2 }), /steps and epochs: give one of them/);
 });
