@@ -1,0 +1,467 @@
+#!/usr/bin/env node
+// Patches the installed @jax-js/jax 0.1.25 so that float64 means float64 (docs/float64.md).
+// Run by `npm install` (the "postinstall" script); idempotent: a patched file is left alone.
+//
+// 1. wasm backend (dist/backend-*.{js,cjs}): jax-js computes exp, log, sin and cos of a float64
+//    array by demoting to float32, calling its float32 polynomial and promoting back (exp errs by
+//    4e-7 relative, log by 1.3e-5). The patch adds float64 versions, emitted as wasm like the
+//    float32 ones, and calls them for float64 operands:
+//      exp:  x = k·ln2 + r (Cody–Waite, ln2 in two parts), |r| ≤ ln2/2, e^r by its Taylor series
+//            to r¹³/13! (remainder < 5e-18), 2^k as two exact powers of two built from bits;
+//      log:  x = 2^e·m with m in [√½, √2] (bits; subnormals scaled by 2^54 first), f = m − 1,
+//            s = f/(2+f), log m = f − s·(f − R) in fdlibm's form with its minimax R(s²);
+//      sin, cos: q = round(x·2/π), z = x − q·π/2 (π/2 in three 33-bit parts, exact products for
+//            |q| < 2^20), Taylor series of sin z to z¹⁷ and cos z to z¹⁸ on |z| ≤ π/4, quadrant q mod 4.
+//    float32 kernels are unchanged (same functions, same bits).
+// 2. jit literals (dist/index.{js,cjs}): under jit a bare JS number (a weakly typed scalar) became
+//    a literal through a float32 buffer, so `x.mul(1.1)` on float64 x used 1.100000023841858 (5e-6
+//    relative error under jit, exact in eager code). The patch keeps the number's exact value; the
+//    literal is still weakly typed, so float32 code rounds it to float32 exactly as before.
+//
+// If a target text is missing (another jax-js version), the file is left unchanged and a warning
+// is printed: `npm install` never fails because of this script, and test/engine/float64.test.ts
+// fails instead, naming what is not in effect.
+import { readFileSync, writeFileSync, readdirSync, existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+export const MARK = "/* nflow-patch: float64 v1 */";
+
+const F64_FUNCTIONS = String.raw`
+//#region nflow-patch: float64 transcendental functions for the wasm backend
+${MARK}
+var NflowI64 = class {
+	cg;
+	constructor(cg) {
+		this.cg = cg;
+	}
+	get typeId() {
+		return 126;
+	}
+	get name() {
+		return "i64";
+	}
+	const(i) {
+		this.cg._emit(66);
+		this.cg._emit(encodeSigned(i));
+		this.cg._push(this);
+	}
+	extend_i32_s = UNARY_OP("extend_i32_s", 172, "i32", "i64");
+	shl = BINARY_OP("shl", 134, "i64", "i64", "i64");
+	shr_u = BINARY_OP("shr_u", 136, "i64", "i64", "i64");
+	or = BINARY_OP("or", 132, "i64", "i64", "i64");
+	reinterpret_f64 = UNARY_OP("reinterpret_f64", 189, "f64", "i64");
+	/** i32.wrap_i64 */
+	wrap_to_i32 = UNARY_OP("wrap_i64", 167, "i64", "i32");
+	/** f64.reinterpret_i64 */
+	reinterpret_to_f64 = UNARY_OP("reinterpret_i64", 191, "i64", "f64");
+};
+function nflowI64(cg) {
+	if (!cg.i64) cg.i64 = new NflowI64(cg);
+	return cg.i64;
+}
+/** Horner: push sum[i](as[i] * x^i) for an f64 local x. */
+function nflowPoly64(cg, x, as) {
+	cg.f64.const(as[as.length - 1]);
+	for (let i = as.length - 2; i >= 0; i--) {
+		cg.local.get(x);
+		cg.f64.mul();
+		cg.f64.const(as[i]);
+		cg.f64.add();
+	}
+}
+/** Push 2^k as f64 for an i32 local k with -1022 <= k <= 1023 (exponent bits (k+1023) << 52). */
+function nflowPow2(cg, k) {
+	const i64 = nflowI64(cg);
+	cg.local.get(k);
+	cg.i32.const(1023);
+	cg.i32.add();
+	i64.extend_i32_s();
+	i64.const(52);
+	i64.shl();
+	i64.reinterpret_to_f64();
+}
+const NFLOW_INV_FACT = Array.from({ length: 19 }, (_, n) => {
+	let f = 1;
+	for (let i = 2; i <= n; i++) f *= i;
+	return 1 / f;
+});
+/** e^x in float64 (see scripts/patch-jax-js.mjs). */
+function nflow_wasm_exp64(cg) {
+	return cg.function([cg.f64], [cg.f64], () => {
+		const kf = cg.local.declare(cg.f64);
+		const r = cg.local.declare(cg.f64);
+		const k = cg.local.declare(cg.i32);
+		const k1 = cg.local.declare(cg.i32);
+		const k2 = cg.local.declare(cg.i32);
+		cg.local.get(0);
+		cg.local.get(0);
+		cg.f64.ne();
+		cg.if(cg.void);
+		cg.local.get(0);
+		cg.return();
+		cg.end();
+		cg.local.get(0);
+		cg.f64.const(709.782712893384);
+		cg.f64.gt();
+		cg.if(cg.void);
+		cg.f64.const(Infinity);
+		cg.return();
+		cg.end();
+		cg.local.get(0);
+		cg.f64.const(-745.1332191019412);
+		cg.f64.lt();
+		cg.if(cg.void);
+		cg.f64.const(0);
+		cg.return();
+		cg.end();
+		cg.local.get(0);
+		cg.f64.const(1 / Math.LN2);
+		cg.f64.mul();
+		cg.f64.nearest();
+		cg.local.tee(kf);
+		cg.i32.trunc_sat_f64_s();
+		cg.local.set(k);
+		cg.local.get(0);
+		cg.local.get(kf);
+		cg.f64.const(6.93147180369123816490e-01);
+		cg.f64.mul();
+		cg.f64.sub();
+		cg.local.get(kf);
+		cg.f64.const(1.90821492927058770002e-10);
+		cg.f64.mul();
+		cg.f64.sub();
+		cg.local.set(r);
+		nflowPoly64(cg, r, NFLOW_INV_FACT.slice(0, 14));
+		cg.local.get(k);
+		cg.i32.const(1);
+		cg.i32.shr_s();
+		cg.local.tee(k1);
+		cg.local.get(k);
+		cg.local.get(k1);
+		cg.i32.sub();
+		cg.local.set(k2);
+		cg.drop();
+		nflowPow2(cg, k1);
+		cg.f64.mul();
+		nflowPow2(cg, k2);
+		cg.f64.mul();
+	});
+}
+/** ln(x) in float64 (fdlibm e_log.c's reduction and polynomial). */
+function nflow_wasm_log64(cg) {
+	return cg.function([cg.f64], [cg.f64], () => {
+		const i64 = nflowI64(cg);
+		const xx = cg.local.declare(cg.f64);
+		const bits = cg.local.declare(cg.i64);
+		const e = cg.local.declare(cg.i32);
+		const m = cg.local.declare(cg.f64);
+		const f = cg.local.declare(cg.f64);
+		const s = cg.local.declare(cg.f64);
+		const z = cg.local.declare(cg.f64);
+		const R = cg.local.declare(cg.f64);
+		const hfsq = cg.local.declare(cg.f64);
+		const dk = cg.local.declare(cg.f64);
+		cg.local.get(0);
+		cg.local.get(0);
+		cg.f64.ne();
+		cg.if(cg.void);
+		cg.local.get(0);
+		cg.return();
+		cg.end();
+		cg.local.get(0);
+		cg.f64.const(0);
+		cg.f64.lt();
+		cg.if(cg.void);
+		cg.f64.const(NaN);
+		cg.return();
+		cg.end();
+		cg.local.get(0);
+		cg.f64.const(0);
+		cg.f64.eq();
+		cg.if(cg.void);
+		cg.f64.const(-Infinity);
+		cg.return();
+		cg.end();
+		cg.local.get(0);
+		cg.f64.const(Infinity);
+		cg.f64.eq();
+		cg.if(cg.void);
+		cg.local.get(0);
+		cg.return();
+		cg.end();
+		cg.local.get(0);
+		cg.local.set(xx);
+		cg.i32.const(0);
+		cg.local.set(e);
+		cg.local.get(xx);
+		cg.f64.const(2.2250738585072014e-308);
+		cg.f64.lt();
+		cg.if(cg.void);
+		cg.local.get(xx);
+		cg.f64.const(18014398509481984);
+		cg.f64.mul();
+		cg.local.set(xx);
+		cg.i32.const(-54);
+		cg.local.set(e);
+		cg.end();
+		cg.local.get(xx);
+		i64.reinterpret_f64();
+		cg.local.tee(bits);
+		i64.const(52);
+		i64.shr_u();
+		i64.wrap_to_i32();
+		cg.i32.const(1023);
+		cg.i32.sub();
+		cg.local.get(e);
+		cg.i32.add();
+		cg.local.set(e);
+		cg.local.get(bits);
+		i64.const(12);
+		i64.shl();
+		i64.const(12);
+		i64.shr_u();
+		cg.i32.const(1023);
+		i64.extend_i32_s();
+		i64.const(52);
+		i64.shl();
+		i64.or();
+		i64.reinterpret_to_f64();
+		cg.local.set(m);
+		cg.local.get(m);
+		cg.f64.const(Math.SQRT2);
+		cg.f64.gt();
+		cg.if(cg.void);
+		cg.local.get(m);
+		cg.f64.const(.5);
+		cg.f64.mul();
+		cg.local.set(m);
+		cg.local.get(e);
+		cg.i32.const(1);
+		cg.i32.add();
+		cg.local.set(e);
+		cg.end();
+		cg.local.get(m);
+		cg.f64.const(1);
+		cg.f64.sub();
+		cg.local.tee(f);
+		cg.f64.const(2);
+		cg.local.get(f);
+		cg.f64.add();
+		cg.f64.div();
+		cg.local.tee(s);
+		cg.local.get(s);
+		cg.f64.mul();
+		cg.local.set(z);
+		nflowPoly64(cg, z, [
+			6.666666666666735130e-01,
+			3.999999999940941908e-01,
+			2.857142874366239149e-01,
+			2.222219843214978396e-01,
+			1.818357216161805012e-01,
+			1.531383769920937332e-01,
+			1.479819860511658591e-01
+		]);
+		cg.local.get(z);
+		cg.f64.mul();
+		cg.local.set(R);
+		cg.f64.const(.5);
+		cg.local.get(f);
+		cg.f64.mul();
+		cg.local.get(f);
+		cg.f64.mul();
+		cg.local.set(hfsq);
+		cg.local.get(e);
+		cg.f64.convert_i32_s();
+		cg.local.tee(dk);
+		cg.f64.const(6.93147180369123816490e-01);
+		cg.f64.mul();
+		cg.local.get(hfsq);
+		cg.local.get(s);
+		cg.local.get(hfsq);
+		cg.local.get(R);
+		cg.f64.add();
+		cg.f64.mul();
+		cg.local.get(dk);
+		cg.f64.const(1.90821492927058770002e-10);
+		cg.f64.mul();
+		cg.f64.add();
+		cg.f64.sub();
+		cg.local.get(f);
+		cg.f64.sub();
+		cg.f64.sub();
+	});
+}
+/** Shared reduction of sin/cos: quadrant q (i32 local) and sin z, cos z (f64 locals). */
+function nflowSinCos64(cg) {
+	const qf = cg.local.declare(cg.f64);
+	const q = cg.local.declare(cg.i32);
+	const z = cg.local.declare(cg.f64);
+	const z2 = cg.local.declare(cg.f64);
+	const sz = cg.local.declare(cg.f64);
+	const cz = cg.local.declare(cg.f64);
+	cg.local.get(0);
+	cg.f64.const(2 / Math.PI);
+	cg.f64.mul();
+	cg.f64.nearest();
+	cg.local.tee(qf);
+	cg.i32.trunc_sat_f64_s();
+	cg.local.set(q);
+	cg.local.get(0);
+	cg.local.get(qf);
+	cg.f64.const(1.57079632673412561417e+00);
+	cg.f64.mul();
+	cg.f64.sub();
+	cg.local.get(qf);
+	cg.f64.const(6.07710050630396597660e-11);
+	cg.f64.mul();
+	cg.f64.sub();
+	cg.local.get(qf);
+	cg.f64.const(2.02226624871116645580e-21);
+	cg.f64.mul();
+	cg.f64.sub();
+	cg.local.tee(z);
+	cg.local.get(z);
+	cg.f64.mul();
+	cg.local.set(z2);
+	nflowPoly64(cg, z2, [1, -NFLOW_INV_FACT[3], NFLOW_INV_FACT[5], -NFLOW_INV_FACT[7], NFLOW_INV_FACT[9], -NFLOW_INV_FACT[11], NFLOW_INV_FACT[13], -NFLOW_INV_FACT[15], NFLOW_INV_FACT[17]]);
+	cg.local.get(z);
+	cg.f64.mul();
+	cg.local.set(sz);
+	nflowPoly64(cg, z2, [1, -NFLOW_INV_FACT[2], NFLOW_INV_FACT[4], -NFLOW_INV_FACT[6], NFLOW_INV_FACT[8], -NFLOW_INV_FACT[10], NFLOW_INV_FACT[12], -NFLOW_INV_FACT[14], NFLOW_INV_FACT[16], -NFLOW_INV_FACT[18]]);
+	cg.local.set(cz);
+	return { q, sz, cz };
+}
+/** sin(x) in float64; quadrant q mod 4: +sz, +cz, -sz, -cz. Inf and NaN give NaN. */
+function nflow_wasm_sin64(cg) {
+	return cg.function([cg.f64], [cg.f64], () => {
+		const { q, sz, cz } = nflowSinCos64(cg);
+		const mag = cg.local.declare(cg.f64);
+		cg.local.get(cz);
+		cg.local.get(sz);
+		cg.local.get(q);
+		cg.i32.const(1);
+		cg.i32.and();
+		cg.select();
+		cg.local.tee(mag);
+		cg.f64.neg();
+		cg.local.get(mag);
+		cg.local.get(q);
+		cg.i32.const(2);
+		cg.i32.and();
+		cg.select();
+	});
+}
+/** cos(x) in float64; quadrant q mod 4: +cz, -sz, -cz, +sz. */
+function nflow_wasm_cos64(cg) {
+	return cg.function([cg.f64], [cg.f64], () => {
+		const { q, sz, cz } = nflowSinCos64(cg);
+		const mag = cg.local.declare(cg.f64);
+		cg.local.get(sz);
+		cg.local.get(cz);
+		cg.local.get(q);
+		cg.i32.const(1);
+		cg.i32.and();
+		cg.select();
+		cg.local.tee(mag);
+		cg.f64.neg();
+		cg.local.get(mag);
+		cg.local.get(q);
+		cg.i32.const(1);
+		cg.i32.add();
+		cg.i32.const(2);
+		cg.i32.and();
+		cg.select();
+	});
+}
+/** Emits the float64 functions a kernel needs; funcs.f64 maps a float32 function to its float64 twin. */
+function nflowFloat64Funcs(cg, funcs, distinctOps) {
+	const has64 = (op) => distinctOps.get(op)?.has("float64") ?? false;
+	funcs.f64 = new Map();
+	if (has64("Exp") && funcs.exp !== void 0) funcs.f64.set(funcs.exp, nflow_wasm_exp64(cg));
+	if (has64("Log") && funcs.log !== void 0) funcs.f64.set(funcs.log, nflow_wasm_log64(cg));
+	if (has64("Sin") && funcs.sin !== void 0) funcs.f64.set(funcs.sin, nflow_wasm_sin64(cg));
+	if (has64("Cos") && funcs.cos !== void 0) funcs.f64.set(funcs.cos, nflow_wasm_cos64(cg));
+}
+//#endregion
+`;
+
+/** [description, target text, replacement] for the wasm backend chunk. */
+const BACKEND_EDITS = [
+  ["float64 functions", "//#region src/backend/wasm/builtins.ts\n", F64_FUNCTIONS + "//#region src/backend/wasm/builtins.ts\n"],
+  [
+    "float64 call in translateExp",
+    "const callFuncF32 = (func) => {\n",
+    "const callFuncF32 = (func) => {\n\t\t\t\tif (dtype === \"float64\" && funcs.f64?.has(func)) {\n\t\t\t\t\tcg.call(funcs.f64.get(func));\n\t\t\t\t\treturn;\n\t\t\t\t}\n",
+  ],
+  [
+    "float64 functions in codegenWasm",
+    "\tif (distinctOps.has(\"Threefry2x32\")) funcs.threefry2x32 = wasm_threefry2x32(cg);\n",
+    "\tif (distinctOps.has(\"Threefry2x32\")) funcs.threefry2x32 = wasm_threefry2x32(cg);\n\tnflowFloat64Funcs(cg, funcs, distinctOps);\n",
+  ],
+];
+
+/** The same for the main chunk (exact jit literals). */
+const INDEX_EDITS = [
+  [
+    "exact weak scalar value",
+    "function fullInternal(aval, fillValue, device) {\n\treturn new Array$1({",
+    "function fullInternal(aval, fillValue, device) {\n\t" + MARK + "\n\tconst nflowArray = new Array$1({",
+  ],
+  [
+    "exact weak scalar value (end)",
+    "\t\tcommitted: device != void 0\n\t});\n}\nfunction zerosLike$1(",
+    "\t\tcommitted: device != void 0\n\t});\n\tif (aval.weakType && aval.shape.length === 0 && typeof fillValue === \"number\") nflowArray.nflowExactScalar = fillValue;\n\treturn nflowArray;\n}\nfunction zerosLike$1(",
+  ],
+  [
+    "exact jit literal",
+    "literals.set(jaxpr.inBinders[i], new Lit(ar.aval, ar.dataSync()[0]));",
+    "const nflowExact = ar.nflowExactScalar;\n\t\tconst nflowValue = ar.dataSync()[0];\n\t\tliterals.set(jaxpr.inBinders[i], new Lit(ar.aval, ar.aval.weakType && typeof nflowExact === \"number\" && Math.fround(nflowExact) === nflowValue ? nflowExact : nflowValue));",
+  ],
+];
+
+/** Applies edits to one file; returns "patched", "already" or a reason it was not patched. */
+export function patchFile(path, edits) {
+  const text = readFileSync(path, "utf8");
+  if (text.includes(MARK)) return "already";
+  let out = text;
+  for (const [what, from, to] of edits) {
+    const at = out.indexOf(from);
+    if (at < 0 || out.indexOf(from, at + 1) >= 0) return `not patched: ${what} (target text ${at < 0 ? "missing" : "not unique"})`;
+    out = out.slice(0, at) + to + out.slice(at + from.length);
+  }
+  writeFileSync(path, out);
+  return "patched";
+}
+
+/** The dist folder of the @jax-js/jax that this package resolves. */
+export function jaxDistDir(from = fileURLToPath(import.meta.url)) {
+  const require = createRequire(from);
+  return dirname(require.resolve("@jax-js/jax"));
+}
+
+export function patchJax(dist = jaxDistDir()) {
+  const results = [];
+  for (const name of readdirSync(dist).sort()) {
+    const isBackend = /^backend-.*\.(js|cjs)$/.test(name);
+    const isIndex = name === "index.js" || name === "index.cjs";
+    if (!isBackend && !isIndex) continue;
+    results.push([name, patchFile(join(dist, name), isBackend ? BACKEND_EDITS : INDEX_EDITS)]);
+  }
+  return results;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  let dist;
+  try {
+    dist = jaxDistDir();
+  } catch {
+    console.warn("nflow: @jax-js/jax not found; float64 patch not applied");
+    process.exit(0);
+  }
+  if (!existsSync(dist)) process.exit(0);
+  for (const [name, result] of patchJax(dist)) {
+    if (result.startsWith("not patched")) console.warn(`nflow: @jax-js/jax ${name}: ${result}; float64 stays float32-accurate on wasm`);
+  }
+}
