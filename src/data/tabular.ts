@@ -8,7 +8,7 @@
  * value. Parsers that work on bytes or text are exported separately, so browsers can use them
  * without the file system.
  */
-import { readFileSync, statSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { basename, dirname, extname, join } from "node:path";
 import { ConfigError, FileFormatError } from "../engine/errors.js";
 
@@ -18,6 +18,11 @@ export interface Table {
   n: number;
   dim: number;
   columns: string[];
+  /**
+   * True when the column names come from the file (a CSV header, a meta.json's `columns`); false
+   * or absent when they are made up (c0, c1, …).
+   */
+  named?: boolean;
 }
 
 export interface LoadOptions {
@@ -40,37 +45,136 @@ export interface LoadOptions {
 
 /** Parses CSV text (numeric columns only). `file` names the source in error messages. */
 export function parseCsv(text: string, file = "<csv>", o: Pick<LoadOptions, "header" | "delimiter"> = {}): Table {
-  const lines = text.split(/\r?\n/);
-  const first = lines.findIndex((l) => l.trim() !== "" && !l.trimStart().startsWith("#"));
-  if (first < 0) throw new FileFormatError(`${file}: no data (the file is empty)`);
-  const delimiter = o.delimiter ?? detectDelimiter(lines[first]!);
-  const split = (line: string): string[] => splitFields(line, delimiter);
-  const firstFields = split(lines[first]!);
-  const looksLikeHeader = firstFields.some((f) => !isNumber(f));
-  const hasHeader = o.header ?? looksLikeHeader;
-  const dim = firstFields.length;
-  const columns = hasHeader ? firstFields.map((f, j) => f || `c${j}`) : firstFields.map((_, j) => `c${j}`);
-  const values: number[] = [];
-  let n = 0;
-  for (let i = hasHeader ? first + 1 : first; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line.trim() === "" || line.trimStart().startsWith("#")) continue;
-    const fields = split(line);
+  const parser = new CsvParser(file, o);
+  parser.push(text);
+  return parser.end();
+}
+
+/**
+ * An incremental CSV parser: `push` text in pieces split anywhere (a file read in chunks never
+ * becomes one string, so files beyond V8's ~512 M-character string limit load), then `end` for
+ * the table. The rules are those of `parseCsv`: lines end at "\n" (a "\r" before it is dropped);
+ * blank lines and lines starting with "#" are skipped; the first other line fixes the delimiter,
+ * the number of fields and, when it holds a non-number (or `header` says so), the column names.
+ * Errors name the 1-based line and column of the first bad value.
+ */
+export class CsvParser {
+  private readonly file: string;
+  private readonly o: Pick<LoadOptions, "header" | "delimiter">;
+  /** The unfinished last line of the text pushed so far. */
+  private rest = "";
+  /** 1-based number of the next complete line. */
+  private lineNo = 1;
+  private firstLine = 0;
+  private delimiter = ",";
+  private dim = 0;
+  private columns: string[] = [];
+  private values = new Float64Array(1024);
+  private count = 0;
+  private n = 0;
+  private ended = false;
+  private named = false;
+
+  constructor(file = "<csv>", o: Pick<LoadOptions, "header" | "delimiter"> = {}) {
+    this.file = file;
+    this.o = o;
+  }
+
+  /** Parses the complete lines of `text` (with what was left of the previous piece). */
+  push(text: string): void {
+    if (this.ended) throw new Error("CsvParser: push after end");
+    let from = 0;
+    let buffered = this.rest;
+    for (;;) {
+      const nl = text.indexOf("\n", from);
+      if (nl < 0) break;
+      let line = buffered + text.slice(from, nl);
+      buffered = "";
+      if (line.endsWith("\r")) line = line.slice(0, -1);
+      this.line(line);
+      from = nl + 1;
+    }
+    this.rest = buffered + text.slice(from);
+  }
+
+  /** The table (after the last line, which needs no newline). */
+  end(): Table {
+    if (!this.ended) {
+      this.ended = true;
+      this.line(this.rest);
+      this.rest = "";
+    }
+    if (this.firstLine === 0) throw new FileFormatError(`${this.file}: no data (the file is empty)`);
+    if (this.n === 0) throw new FileFormatError(`${this.file}: a header but no data rows`);
+    const x = this.count === this.values.length ? this.values : this.values.slice(0, this.count);
+    return { x, n: this.n, dim: this.dim, columns: this.columns, named: this.named };
+  }
+
+  private line(line: string): void {
+    const i = this.lineNo++;
+    if (line.trim() === "" || line.trimStart().startsWith("#")) return;
+    if (this.firstLine === 0) {
+      this.firstLine = i;
+      this.delimiter = this.o.delimiter ?? detectDelimiter(line);
+      const fields = splitFields(line, this.delimiter);
+      const hasHeader = this.o.header ?? fields.some((f) => !isNumber(f));
+      this.dim = fields.length;
+      this.columns = hasHeader ? fields.map((f, j) => f || `c${j}`) : fields.map((_, j) => `c${j}`);
+      this.named = hasHeader;
+      if (hasHeader) return;
+    }
+    const fields = splitFields(line, this.delimiter);
+    const dim = this.dim;
     if (fields.length !== dim)
-      throw new FileFormatError(`${file}: line ${i + 1}: expected ${dim} fields (as in line ${first + 1}), got ${fields.length}`);
+      throw new FileFormatError(`${this.file}: line ${i}: expected ${dim} fields (as in line ${this.firstLine}), got ${fields.length}`);
+    if (this.count + dim > this.values.length) {
+      const grown = new Float64Array(Math.max(2 * this.values.length, this.count + dim));
+      grown.set(this.values.subarray(0, this.count));
+      this.values = grown;
+    }
     for (let j = 0; j < dim; j++) {
       const f = fields[j]!;
       if (!isNumber(f))
         throw new FileFormatError(
-          `${file}: line ${i + 1}, column ${j + 1} (${JSON.stringify(columns[j])}): expected a number, got ${JSON.stringify(f)}` +
+          `${this.file}: line ${i}, column ${j + 1} (${JSON.stringify(this.columns[j])}): expected a number, got ${JSON.stringify(f)}` +
             (f === "" || /^(na|nan|null|none|\?)$/i.test(f) ? " (missing values are not supported: drop or impute the row)" : ""),
         );
-      values.push(Number(f));
+      this.values[this.count++] = Number(f);
     }
-    n++;
+    this.n++;
   }
-  if (n === 0) throw new FileFormatError(`${file}: a header but no data rows`);
-  return { x: Float64Array.from(values), n, dim, columns };
+}
+
+/** Bytes read per piece by `readCsvFile`. */
+const CSV_READ_BYTES = 1 << 22;
+
+/** Reads and parses a CSV file in pieces of 4 MiB (never the whole file as one string). */
+export function readCsvFile(path: string, o: Pick<LoadOptions, "header" | "delimiter"> = {}): Table {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (e) {
+    throw new FileFormatError(`${path}: cannot read the file (${(e as Error).message})`);
+  }
+  try {
+    const parser = new CsvParser(path, o);
+    const decoder = new TextDecoder(); // UTF-8; a byte-order mark is dropped, as by a whole-file decode
+    const buffer = new Uint8Array(CSV_READ_BYTES);
+    for (;;) {
+      let got: number;
+      try {
+        got = readSync(fd, buffer, 0, buffer.length, null);
+      } catch (e) {
+        throw new FileFormatError(`${path}: cannot read the file (${(e as Error).message})`);
+      }
+      if (got === 0) break;
+      parser.push(decoder.decode(buffer.subarray(0, got), { stream: true }));
+    }
+    parser.push(decoder.decode());
+    return parser.end();
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function detectDelimiter(line: string): string {
@@ -80,6 +184,8 @@ function detectDelimiter(line: string): string {
 
 function splitFields(line: string, delimiter: string): string[] {
   if (delimiter === " ") return line.trim().split(/\s+/);
+  // no quotes: the fields between delimiters, trimmed (what the loop below gives, faster)
+  if (!line.includes('"')) return line.split(delimiter).map((f) => f.trim());
   const out: string[] = [];
   let cur = "";
   let quoted = false;
@@ -160,9 +266,9 @@ function tableFromMeta(meta: DataMeta, entry: MetaFileEntry, bytes: Uint8Array, 
   const n = shape[0]!;
   const dim = shape.length === 2 ? shape[1]! : 1;
   const x = parseBinary(bytes, [n, dim], entry.dtype, file, little);
-  let columns = meta.columns;
-  if (!columns || columns.length !== dim) columns = Array.from({ length: dim }, (_, j) => `c${j}`);
-  return { x, n, dim, columns: columns.slice() };
+  const named = Array.isArray(meta.columns) && meta.columns.length === dim;
+  const columns = named ? meta.columns!.map(String) : Array.from({ length: dim }, (_, j) => `c${j}`);
+  return { x, n, dim, columns, named };
 }
 
 // ------------------------------------------------------------------------------------ npy
@@ -259,7 +365,7 @@ export function loadTable(path: string, o: LoadOptions = {}): Table {
   if (ext === ".npy") return parseNpy(readBytes(path), path);
   if (ext === ".csv" || ext === ".tsv" || ext === ".txt") {
     const delimiter = o.delimiter ?? (ext === ".tsv" ? "\t" : undefined);
-    return parseCsv(new TextDecoder().decode(readBytes(path)), path, { header: o.header, delimiter });
+    return readCsvFile(path, { header: o.header, delimiter });
   }
   if (ext === ".f32" || ext === ".f64" || ext === ".bin") {
     const metaPath = join(dirname(path), "meta.json");
@@ -304,7 +410,7 @@ export function selectColumns(t: Table, cols: readonly (string | number)[]): Tab
   const dim = idx.length;
   const x = new Float64Array(t.n * dim);
   for (let i = 0; i < t.n; i++) for (let j = 0; j < dim; j++) x[i * dim + j] = t.x[i * t.dim + idx[j]!]!;
-  return { x, n: t.n, dim, columns: idx.map((j) => t.columns[j]!) };
+  return { x, n: t.n, dim, columns: idx.map((j) => t.columns[j]!), ...(t.named !== undefined ? { named: t.named } : {}) };
 }
 
 /**

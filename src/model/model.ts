@@ -179,7 +179,7 @@ export class FlowModel {
   logProb(x: RowsInput, context?: ContextInput): Float64Array {
     const rows = this.rows(x, "x");
     const ctx = this.contextRows(context, rows.n, "logProb");
-    const out = this.run("logProb", this._flow.bijector.inversePass, this.standardize(rows.values, rows.n), rows.n, ctx, 1);
+    const out = this.run("logProb", this._flow.bijector.inversePass, this.standardize(rows.values, rows.n, "x"), rows.n, ctx, 1);
     const shift = this.logScaleSum();
     const lp = new Float64Array(rows.n);
     for (let i = 0; i < rows.n; i++) lp[i] = out[i]! - shift;
@@ -203,13 +203,14 @@ export class FlowModel {
   encode(x: RowsInput, context?: ContextInput): number[][] {
     const rows = this.rows(x, "x");
     const ctx = this.contextRows(context, rows.n, "encode");
-    const z = this.run("encode", this._flow.bijector.inversePass, this.standardize(rows.values, rows.n), rows.n, ctx, this.dim);
+    const z = this.run("encode", this._flow.bijector.inversePass, this.standardize(rows.values, rows.n, "x"), rows.n, ctx, this.dim);
     return toRows(z, rows.n, this.dim);
   }
 
   /** z → x: the generative direction (data units). */
   decode(z: RowsInput, context?: ContextInput): number[][] {
     const rows = this.rows(z, "z");
+    checkRange(rows.values, this.dim, this.dtype, "z", false);
     const ctx = this.contextRows(context, rows.n, "decode");
     const x = this.run("decode", this._flow.bijector.forwardPass, rows.values, rows.n, ctx, this.dim);
     return toRows(this.unstandardize(x, rows.n), rows.n, this.dim);
@@ -315,8 +316,11 @@ export class FlowModel {
     return this.preprocessing ? -logDetStandardization(this.preprocessing.std) : 0;
   }
 
-  private standardize(values: Float64Array, n: number): Float64Array {
-    return this.preprocessing && n > 0 ? applyStandardization(this.preprocessing, values) : values;
+  /** (x − μ)/σ, checked against the dtype's range (NonFiniteError naming row and column). */
+  private standardize(values: Float64Array, n: number, what: string): Float64Array {
+    const out = this.preprocessing && n > 0 ? applyStandardization(this.preprocessing, values) : values;
+    checkRange(out, this.dim, this.dtype, what, out !== values);
+    return out;
   }
 
   private unstandardize(values: Float64Array, n: number): Float64Array {
@@ -356,7 +360,9 @@ export class FlowModel {
       }
     }
     const info = this.contextInfo;
-    return info?.mean && info.std && n > 0 ? applyStandardization({ mean: info.mean, std: info.std }, flat) : flat;
+    const out = info?.mean && info.std && n > 0 ? applyStandardization({ mean: info.mean, std: info.std }, flat) : flat;
+    checkRange(out, K, this.dtype, "context", out !== flat);
+    return out;
   }
 
   /** Whether an operation of this pass kind runs as one compiled call (else eagerly, pass by pass). */
@@ -506,4 +512,29 @@ export function flatRows(
       throw new NonFiniteError(`${what}: expected finite numbers, got ${values[i]} at row ${Math.floor(i / width)}, column ${i % width}`);
   }
   return { values, n };
+}
+
+/** Largest finite float32 (2 − 2⁻²³)·2¹²⁷. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * Rejects values the model's dtype cannot hold (NonFiniteError naming the row and column, 0-based
+ * as in `flatRows`): a float32 model computes in float32, where |v| > 3.4e38 is ±Infinity and the
+ * results would be NaN. `standardized`: the values are (x − μ)/σ, which may overflow where x did not.
+ */
+function checkRange(
+  values: Float64Array,
+  width: number,
+  dtype: FloatDType,
+  what: string,
+  standardized: boolean,
+): void {
+  const max = dtype === "float32" ? FLOAT32_MAX : Number.MAX_VALUE;
+  for (let i = 0; i < values.length; i++) {
+    if (Math.abs(values[i]!) <= max) continue;
+    const at = `row ${Math.floor(i / width)}, column ${i % width}`;
+    throw new NonFiniteError(
+      `${what}: the value at ${at} is ${values[i]}${standardized ? " after the model's standardisation (x − μ)/σ" : ""}, beyond the range of ${dtype} (±${max.toPrecision(3)}), in which this model computes`,
+    );
+  }
 }

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
 import { random } from "../../src/engine/jax.js";
+import { NonFiniteError } from "../../src/engine/errors.js";
 import { keyFromSeed } from "../../src/engine/random.js";
 import { build } from "../../src/flows/build.js";
 import { FlowModel } from "../../src/model/model.js";
@@ -54,6 +55,21 @@ test("FlowModel.sample: 20,000 calls with new seeds keep the memory flat", () =>
     const low = (a: number[]): number => Math.min(...a);
     const grown = low(rss.slice(-3)) - low(rss.slice(0, 3));
     assert.ok(grown < 40, `RSS grew by ${grown.toFixed(1)} MB over 20,000 calls with new seeds (checkpoints ${rss.map((r) => r.toFixed(0)).join(" ")} MB)`);
+  } finally {
+    model.dispose();
+  }
+});
+
+test("FlowModel: inputs beyond the float32 range are a NonFiniteError naming row and column (not a NaN result)", () => {
+  const model = tinyModel();
+  try {
+    for (const op of ["logProb", "encode", "decode"] as const)
+      assert.throws(
+        () => model[op]([[0, 1], [2, -1e39]]),
+        (e: Error) => e instanceof NonFiniteError && /row 1, column 1 is -1e\+39, beyond the range of float32/.test(e.message),
+        op,
+      );
+    assert.equal(model.logProb([[0, 1e38 / 1e30]]).length, 1, "in range: evaluated");
   } finally {
     model.dispose();
   }

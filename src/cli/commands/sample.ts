@@ -6,8 +6,10 @@ import { extname } from "node:path";
 import { ExitCode, lazyProgress, runCommand, type Output } from "../output.js";
 import { checkPngOut, requireImageModel, writeImageGrid } from "../images.js";
 import { labelClasses, sampleImages } from "../../tasks/image-samples.js";
-import { checkOutputPath, dataColumns, formatCsv, parseContextValues, writeCsvOutput } from "../data.js";
+import { checkOutputPath, dataColumns, parseContextValues, writeCsvStream } from "../data.js";
 import { MODEL_FLAG, openModel, sliceRows } from "./common.js";
+import { rowList } from "./transform.js";
+import { NonFiniteError } from "../../engine/errors.js";
 
 export const sampleSpec = defineCommand({
   name: "sample",
@@ -51,26 +53,33 @@ export async function run(argv: string[]): Promise<number> {
       if (K === 0 && v.context !== undefined) throw new UsageError("--context: this model is unconditional; leave --context out");
       const context = v.context !== undefined ? Array.from(parseContextValues(v.context, K)) : undefined;
       const D = model.dim;
-      const values = new Float64Array(v.n * D);
       const progress = out.progress({ label: "sampling", total: v.n, unit: "sample" });
       // Slices of sliceRows(D) samples, each with its own seed derived from --seed, so that the bar
-      // moves; the whole draw is reproducible from --seed.
+      // moves; the whole draw is reproducible from --seed. Each slice is written as it is drawn
+      // (millions of rows never become one string), and a non-finite sample stops the draw with
+      // an error naming its rows: the temporary file is removed, any previous --out is kept.
       const rowsPerSlice = sliceRows(D);
-      for (let start = 0, slice = 0; start < v.n; start += rowsPerSlice, slice++) {
-        const m = Math.min(rowsPerSlice, v.n - start);
-        const rows = model.sample(m, { seed: (v.seed + slice * 0x9e3779b1) >>> 0, temperature: v.temperature, ...(context ? { context } : {}) });
-        rows.forEach((row, i) => values.set(row, (start + i) * D));
-        progress.update(start + m);
+      function* slices(): Generator<Float64Array> {
+        for (let start = 0, slice = 0; start < v.n; start += rowsPerSlice, slice++) {
+          const m = Math.min(rowsPerSlice, v.n - start);
+          const rows = model.sample(m, { seed: (v.seed + slice * 0x9e3779b1) >>> 0, temperature: v.temperature, ...(context ? { context } : {}) });
+          const block = new Float64Array(m * D);
+          const bad: number[] = [];
+          let nBad = 0;
+          rows.forEach((row, i) => {
+            block.set(row, i * D);
+            if (!row.every(Number.isFinite) && nBad++ < 5) bad.push(start + i + 1);
+          });
+          if (nBad > 0)
+            throw new NonFiniteError(
+              `sample: ${nBad} of samples ${start + 1}…${start + m} not finite (${rowList(bad, nBad)}): the model is unstable far from the data (try --temperature below 1); nothing was written`,
+            );
+          yield block;
+          progress.update(start + m);
+        }
       }
+      const where = await writeCsvStream(v.out, dataColumns(model), D, slices());
       progress.finish();
-      const where = await writeCsvOutput(v.out, formatCsv(dataColumns(model), { values, width: D }));
-      let finite = 0;
-      for (let i = 0; i < v.n; i++) {
-        let ok = true;
-        for (let d = 0; d < D; d++) ok &&= Number.isFinite(values[i * D + d]!);
-        if (ok) finite++;
-      }
-      if (finite < v.n) out.warn(`${v.n - finite} of ${v.n} samples are not finite (the model is unstable far from the data)`);
       out.result({ model: v.model, out: v.out, n: v.n, dim: D, seed: v.seed }, where === "stdout" ? [] : [`wrote ${v.n} samples (${D} columns) to ${where}`]);
       return ExitCode.Ok;
     } finally {

@@ -4,8 +4,9 @@
  * written.
  */
 import { defineCommand, UsageError, type CommandSpec } from "../args.js";
-import { ExitCode, runCommand } from "../output.js";
-import { checkOutputPath, dataColumns, formatCsv, readModelInput, writeCsvOutput } from "../data.js";
+import { ExitCode, runCommand, type Output } from "../output.js";
+import { checkOutputPath, dataColumns, latentColumns, readModelInput, writeCsvStream } from "../data.js";
+import { NonFiniteError } from "../../engine/errors.js";
 import type { FlowModel } from "../../model/model.js";
 import { inSlices, MODEL_FLAG, openModel } from "./common.js";
 
@@ -49,7 +50,7 @@ export async function runTransform(kind: Kind, argv: string[]): Promise<number> 
     checkOutputPath(v.out, "--out", { "--model": v.model, "--input": v.input });
     const model = await openModel(v.model, out);
     try {
-      const input = readModelInput(v.input, model, kind === "decode" ? "z" : "x", v.context);
+      const input = readModelInput(v.input, model, kind === "decode" ? "z" : "x", v.context, (m) => out.warn(m));
       const D = model.dim;
       const K = model.contextDim;
       const width = kind === "logprob" ? 1 : D;
@@ -59,8 +60,9 @@ export async function runTransform(kind: Kind, argv: string[]): Promise<number> 
       };
       const label = { logprob: "log p(x)", encode: "encoding", decode: "decoding" }[kind];
       const values = inSlices(out, label, input.n, D, input.x, input.context, K, width, apply);
-      const header = kind === "logprob" ? ["log_prob"] : kind === "encode" ? zColumns(model) : dataColumns(model);
-      const where = await writeCsvOutput(v.out, formatCsv(header, { values, width }));
+      checkOutputs(kind, values, width, input.n, model, v.input, out);
+      const header = kind === "logprob" ? ["log_prob"] : kind === "encode" ? latentColumns(model) : dataColumns(model);
+      const where = await writeCsvStream(v.out, header, width, [values]);
       const result: Record<string, unknown> = { model: v.model, input: v.input, out: v.out, n: input.n };
       if (kind === "logprob") {
         let sum = 0;
@@ -75,6 +77,38 @@ export async function runTransform(kind: Kind, argv: string[]): Promise<number> 
   });
 }
 
-function zColumns(model: FlowModel): string[] {
-  return Array.from({ length: model.dim }, (_, i) => `z${i + 1}`);
+/** The first (1-based) rows, as "rows 3, 7, 9, …" */
+export function rowList(rows: readonly number[], count: number): string {
+  return `row${count > 1 ? "s" : ""} ${rows.join(", ")}${count > rows.length ? ", …" : ""}`;
+}
+
+/**
+ * No silent NaN: NaN or ±Infinity in an output is an error naming its first rows (NonFiniteError,
+ * exit 3, nothing written), except log p = −Infinity: outside a bounded base's support (uniform)
+ * it is the exact value; for an unbounded base it is a density below the dtype's range, written
+ * with a warning.
+ */
+function checkOutputs(kind: Kind, values: Float64Array, width: number, n: number, model: FlowModel, input: string, out: Output): void {
+  const bad: number[] = [];
+  const low: number[] = [];
+  let nBad = 0;
+  let nLow = 0;
+  for (let i = 0; i < n; i++) {
+    let rowBad = false;
+    let rowLow = false;
+    for (let j = 0; j < width; j++) {
+      const v = values[i * width + j]!;
+      if (kind === "logprob" && v === -Infinity) rowLow = true;
+      else if (!Number.isFinite(v)) rowBad = true;
+    }
+    if (rowBad && nBad++ < 5) bad.push(i + 1);
+    if (rowLow && nLow++ < 5) low.push(i + 1);
+  }
+  const what = { logprob: "log p(x)", encode: "z", decode: "x" }[kind];
+  if (nBad > 0)
+    throw new NonFiniteError(
+      `${input}: ${what} is NaN or infinite for ${nBad} of ${n} rows (${rowList(bad, nBad)}): the model's ${model.dtype} arithmetic overflows there (values far outside the training data?); nothing was written`,
+    );
+  if (nLow > 0 && model.config.base.kind !== "uniform")
+    out.warn(`${input}: log p(x) is -Infinity for ${nLow} of ${n} rows (${rowList(low, nLow)}): a density below the range of ${model.dtype} (points far outside the data)`);
 }
