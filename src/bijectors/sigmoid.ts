@@ -17,6 +17,7 @@
  */
 import { np, type Array } from "../engine/jax.js";
 import { ConfigError } from "../engine/errors.js";
+import { log1p } from "../engine/math.js";
 import type { Key } from "../engine/random.js";
 import { dropContext, type BijectionResult, type Bijector } from "./bijector.js";
 
@@ -71,7 +72,7 @@ export function sigmoidWithLogDerivative(z: Array): { value: Array; logDerivativ
   const negAbs = zNeg.sub(zPos);
   const t = np.exp(negAbs.ref);
   const value = np.where(pos, 1, t.ref).div(t.ref.add(1));
-  const logDerivative = negAbs.sub(np.log1p(t).mul(2));
+  const logDerivative = negAbs.sub(log1p(t).mul(2));
   return { value, logDerivative };
 }
 
@@ -81,7 +82,7 @@ export function sigmoidWithLogDerivative(z: Array): { value: Array; logDerivativ
  */
 export function logitWithLogDerivative(u: Array): { value: Array; logDerivative: Array } {
   const logU = np.log(u.ref);
-  const log1mU = np.log1p(u.neg());
+  const log1mU = log1p(u.neg());
   const value = logU.ref.sub(log1mU.ref);
   const logDerivative = logU.add(log1mU).neg();
   return { value, logDerivative };

@@ -9,6 +9,7 @@
 import { np, type Array } from "../engine/jax.js";
 import { floatDTypeOf, scalar, type FloatDType } from "../engine/dtype.js";
 import { ConfigError } from "../engine/errors.js";
+import { log1p } from "../engine/math.js";
 import { uniform, type Key } from "../engine/random.js";
 import { dropContext } from "../bijectors/bijector.js";
 import { temperedNoise, type Distribution, type SampleAndLogProb, type SampleOptions } from "./distribution.js";
@@ -32,7 +33,7 @@ export class StandardLogistic implements Distribution<StandardLogisticParams> {
     dropContext(context);
     const a = np.abs(x);
     const two = scalar(2, a);
-    return a.ref.add(np.log1p(np.exp(a.neg())).mul(two)).sum(1).neg();
+    return a.ref.add(log1p(np.exp(a.neg())).mul(two)).sum(1).neg();
   }
 
   sample(_p: StandardLogisticParams, key: Key, n: number, context?: Array, opts?: SampleOptions): Array {
@@ -41,7 +42,7 @@ export class StandardLogistic implements Distribution<StandardLogisticParams> {
     // u in (0, 1): a draw of exactly 0 would give −∞; the next float up is as good a sample.
     const tiny = dtype === "float32" ? 2 ** -24 : 2 ** -53;
     const u = uniform(key, [n, this.dim], dtype, tiny, 1 - tiny);
-    return temperedNoise(np.log(u.ref).sub(np.log1p(u.neg())), opts, this.kind);
+    return temperedNoise(np.log(u.ref).sub(log1p(u.neg())), opts, this.kind);
   }
 
   sampleAndLogProb(p: StandardLogisticParams, key: Key, n: number, context?: Array, opts?: SampleOptions): SampleAndLogProb {

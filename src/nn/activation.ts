@@ -1,6 +1,7 @@
 /** Hidden-layer activations of conditioner networks, by name (the name is what configs store). */
 import { nn, np, type Array } from "../engine/jax.js";
 import { ConfigError } from "../engine/errors.js";
+import { softplus, tanh } from "../engine/math.js";
 
 export type ActivationName = "relu" | "tanh" | "elu" | "gelu" | "silu" | "leaky_relu" | "softplus";
 
@@ -12,7 +13,7 @@ export function activation(name: ActivationName): (x: Array) => Array {
     case "relu":
       return (x) => nn.relu(x);
     case "tanh":
-      return (x) => np.tanh(x);
+      return (x) => tanh(x); // engine/math.ts: accurate in float64 too
     case "elu":
       return (x) => nn.elu(x);
     case "gelu":
@@ -22,7 +23,7 @@ export function activation(name: ActivationName): (x: Array) => Array {
     case "leaky_relu":
       return (x) => nn.leakyRelu(x, 0.01);
     case "softplus":
-      return (x) => nn.softplus(x);
+      return (x) => softplus(x);
     default:
       throw new ConfigError(`activation: expected one of ${ACTIVATIONS.join(", ")}, got ${JSON.stringify(name)}`);
   }

@@ -9,7 +9,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,7 +18,10 @@ import { log1p, expm1, tanh, softplus, sigmoid, logSigmoid } from "../../src/eng
 import { keyFromSeed } from "../../src/engine/random.js";
 import { build } from "../../src/flows/build.js";
 import { FlowModel } from "../../src/model/model.js";
-import { MARK, jaxDistDir } from "../../scripts/patch-jax-js.mjs";
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
+
+const MARK = "/* nflow-patch: float64 v1 */"; // scripts/patch-jax-js.mjs
 
 const lin = (a: number, b: number, n = 2048): number[] => Array.from({ length: n }, (_, i) => a + ((b - a) * i) / (n - 1));
 const logspace = (a: number, b: number, n = 2048): number[] => Array.from({ length: n }, (_, i) => 10 ** (a + ((b - a) * i) / (n - 1)));
@@ -50,8 +53,8 @@ const refSoftplus = (x: number): number => Math.max(x, 0) + Math.log1p(Math.exp(
 const refSigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
 
 test("the float64 patch of @jax-js/jax is installed (npm install runs scripts/patch-jax-js.mjs)", () => {
-  const dist = jaxDistDir(fileURLToPath(new URL("../../scripts/patch-jax-js.mjs", import.meta.url)));
-  for (const f of ["index.js", "index.cjs"]) assert.ok(readFileSync(join(dist, f), "utf8").includes(MARK), `${f} is not patched`);
+  const dist = dirname(createRequire(import.meta.url).resolve("@jax-js/jax"));
+  for (const f of ["index.js", "index.cjs", ...readdirSync(dist).filter((n) => /^backend-.*\.c?js$/.test(n))]) assert.ok(readFileSync(join(dist, f), "utf8").includes(MARK), `${f} is not patched`);
 });
 
 for (const device of ["wasm", "cpu"] as const) {

@@ -6,6 +6,7 @@
  */
 import { np, type Array } from "../../engine/jax.js";
 import { ConfigError } from "../../engine/errors.js";
+import { tanh } from "../../engine/math.js";
 import { expectTheta, type ElementwiseTransformer, type TransformerResult } from "./transformer.js";
 
 export interface AffineTransformerOptions {
@@ -33,7 +34,7 @@ export class AffineTransformer implements ElementwiseTransformer {
     // 1/B is then a constant instead of a kernel computing it in every layer of a jitted step.
     const B = np.full([], this.scaleBound, { dtype: raw.dtype });
     const invB = np.full([], 1 / this.scaleBound, { dtype: raw.dtype });
-    return np.tanh(raw.mul(invB)).mul(B);
+    return tanh(raw.mul(invB)).mul(B);
   }
 
   forward(u: Array, theta: Array[]): TransformerResult {
