@@ -241,3 +241,11 @@ test("nflow logprob/encode take header columns by name: reordered with a note, m
   assert.match(o.stderr, /none of its column names \(a, b\) is one of the model's \(x1, x2\); the columns are taken by position/);
   assert.equal(readFileSync(out("o.csv"), "utf8"), expected);
 });
+
+test("nflow eval on a single table says that every row, training rows included, is evaluated", () => {
+  const x = join(dir, "eval.csv");
+  writeFileSync(x, "x1,x2\n0.5,-0.25\n1.5,0.25\n-0.75,0.5\n");
+  const r = nflow("eval", "--model", model, "--data", x);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^nflow: warning: .*eval\.csv is one table without a test part: evaluating all its 3 rows, which may include rows the model trained on\n$/);
+});

@@ -3,6 +3,7 @@
  * (and bits per dimension for discrete data); for toys with a known entropy, the KL gap
  * NLL − H = KL(p‖q) ≥ 0.
  */
+import { statSync } from "node:fs";
 import { defineCommand } from "../args.js";
 import { ExitCode, runCommand } from "../output.js";
 import { LABEL_COLUMN, resolveData } from "../data.js";
@@ -48,6 +49,9 @@ export async function run(argv: string[]): Promise<number> {
       const n = data.toy ? data.n : Math.min(data.n, v.n ?? data.n);
       if (data.partMissing)
         out.warn(`${v.data} has no "${data.partMissing}" part: evaluating on all its rows, which may include rows the model trained on`);
+      else if (!data.toy && !data.image && statSync(v.data).isFile())
+        // one table (CSV, .npy, a binary): nothing marks its test rows, so all are evaluated
+        out.warn(`${v.data} is one table without a test part: evaluating all its ${n} rows, which may include rows the model trained on`);
       if (data.dim !== model.dim)
         return out.fail(`${v.data}: has ${data.dim} columns, the model expects ${model.dim}`, ExitCode.BadInput);
       const K = model.contextDim;
