@@ -35,14 +35,29 @@ export function splitKey(key: Key, n = 2): Key[] {
 
 /** Standard normal draws of the given float dtype (jax-js samples in float32, then widens). */
 export function normal(key: Key, shape: number[], dtype: FloatDType): Array {
-  const z = random.normal(key, shape);
-  return dtype === "float32" ? z : z.astype(jaxDType(dtype));
+  if (dtype === "float32") return random.normal(key, shape);
+  // float64: Box–Muller in float64 from 53-bit uniforms (jax-js's normal is float32 draws):
+  // z = √(−2·log(1 − u₁))·cos(2π·u₂)
+  const [k1, k2] = random.split(key, 2);
+  const c = (v: number): Array => np.full([], v, { dtype: np.float64 });
+  const radius = np.sqrt(np.log1p(uniform53(k1!, shape).neg()).mul(c(-2)));
+  return radius.mul(np.cos(uniform53(k2!, shape).mul(c(2 * Math.PI))));
+}
+
+/** float64 uniform on [0, 1) with 53 random bits: (b₁·2²¹ + ⌊b₂/2¹¹⌋)·2⁻⁵³ (all exact). */
+function uniform53(key: Key, shape: number[]): Array {
+  const [k1, k2] = random.split(key, 2);
+  const c = (v: number): Array => np.full([], v, { dtype: np.float64 });
+  const hi = random.bits(k1!, shape).astype(np.float64);
+  const lo = np.floor(random.bits(k2!, shape).astype(np.float64).mul(c(2 ** -11)));
+  return hi.mul(c(2 ** 21)).add(lo).mul(c(2 ** -53));
 }
 
 /** Uniform draws on [low, high) of the given float dtype. */
 export function uniform(key: Key, shape: number[], dtype: FloatDType, low = 0, high = 1): Array {
-  const u = random.uniform(key, shape, { minval: low, maxval: high });
-  return dtype === "float32" ? u : u.astype(jaxDType(dtype));
+  if (dtype === "float32") return random.uniform(key, shape, { minval: low, maxval: high });
+  const u = uniform53(key, shape);
+  return low === 0 && high === 1 ? u : u.mul(np.full([], high - low, { dtype: np.float64 })).add(np.full([], low, { dtype: np.float64 }));
 }
 
 /**

@@ -389,7 +389,8 @@ export class FlowModel {
           return r.y;
         }
         case "sample":
-          return flow.sample(p, a as Key, B, c, temperature === 1 ? {} : { temperature });
+          // the model's dtype, not the params' (a parameter-free flow has none and would sample float32)
+          return flow.sample(p, a as Key, B, c, temperature === 1 ? { dtype: this.dtype } : { temperature, dtype: this.dtype });
       }
     };
     const raw = (conditional
