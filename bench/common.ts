@@ -1,6 +1,6 @@
 /**
  * Pieces shared by the benchmark configurations (bench/run.ts C1–C4, bench/images.ts C5–C6):
- * logging, quantiles, CPU contention (CONFIGS.md §0), throughput blocks, step statistics and
+ * logging, quantiles, CPU contention (docs/reference/CONFIGS.md §0), throughput blocks, step statistics and
  * the environment record.
  */
 import { readFileSync } from "node:fs";
@@ -40,7 +40,7 @@ export function cpuSnapshot(): { busy: number; total: number; own: number } | un
   }
 }
 
-/** Share of all CPU time used by OTHER processes between two snapshots (CONFIGS.md "contention"). */
+/** Share of all CPU time used by OTHER processes between two snapshots (docs/reference/CONFIGS.md "contention"). */
 export function otherBusy(a: ReturnType<typeof cpuSnapshot>, b: ReturnType<typeof cpuSnapshot>): number | null {
   if (!a || !b || b.total <= a.total) return null;
   return round(Math.max(0, (b.busy - a.busy - (b.own - a.own)) / (b.total - a.total)), 3);
@@ -112,7 +112,7 @@ export interface StepStats {
   first_step_ms: number;
 }
 
-/** CONFIGS.md §0: median, p10, p90 over steps 100 ≤ i < 600, and the median over all steps. */
+/** docs/reference/CONFIGS.md §0: median, p10, p90 over steps 100 ≤ i < 600, and the median over all steps. */
 export function stepStats(times: number[]): StepStats {
   const window = times.slice(100, 600).sort((a, b) => a - b);
   const all = times.slice().sort((a, b) => a - b);
@@ -139,5 +139,5 @@ export function lossStats(losses: readonly number[]): { train_loss_first: number
 export function shortRunNote(steps: number, full: number, metric: string): string | undefined {
   if (steps >= full) return undefined;
   const window = steps <= 100 ? "no step falls in the timed window 100..599 (the ms_per_step_* window keys are null)" : steps < 600 ? `the timed window is steps 100..${steps - 1} only` : "";
-  return [`--steps ${steps} < ${full} of CONFIGS.md: ${metric} NOT comparable with the peer's (model undertrained)`, window].filter(Boolean).join("; ");
+  return [`--steps ${steps} < ${full} of docs/reference/CONFIGS.md: ${metric} NOT comparable with the peer's (model undertrained)`, window].filter(Boolean).join("; ");
 }

@@ -1,5 +1,5 @@
 /**
- * The image configurations of ../shared/bench/CONFIGS-IMAGES.md, run with this library:
+ * The image configurations of docs/reference/CONFIGS-IMAGES.md, run with this library:
  *
  *   C5 realnvp-mnist  multi-scale RealNVP (3 checkerboard, squeeze, 3 channel, factor-out, 4
  *                     checkerboard; resnet conditioners of 2 blocks × 32 maps; 384,979 parameters)
@@ -30,7 +30,7 @@ import { env, log, logProbFn, lossStats, quantile, round, samplerFor, shortRunNo
 
 export type ImageConfigName = "C5" | "C6";
 
-/** Full step counts of CONFIGS-IMAGES.md. */
+/** Full step counts of docs/reference/CONFIGS-IMAGES.md. */
 export const IMAGE_FULL_STEPS: Record<ImageConfigName, number> = { C5: 5000, C6: 9000 };
 
 interface ImageSpec {
@@ -42,7 +42,7 @@ interface ImageSpec {
   microBatch: number;
   eps: number;
   logprobBatch: number;
-  /** PEERS-IMAGES.md: plain PyTorch, 2 threads, OMP_WAIT_POLICY=PASSIVE, on these machines. */
+  /** docs/reference/PEERS-IMAGES.md: plain PyTorch, 2 threads, OMP_WAIT_POLICY=PASSIVE, on these machines. */
   peer: Record<string, unknown>;
 }
 
@@ -112,7 +112,7 @@ export async function runImageConfig(which: ImageConfigName, steps: number, test
   const nParams = countParams(params);
   if (nParams !== spec.params) {
     disposeTree(params);
-    throw new Error(`${which}: ${nParams} parameters, CONFIGS-IMAGES.md expects ${spec.params}`);
+    throw new Error(`${which}: ${nParams} parameters, docs/reference/CONFIGS-IMAGES.md expects ${spec.params}`);
   }
   log(`${which} ${spec.name}: ${nParams} parameters, ${train.n} training images, ${steps} steps of batch ${spec.batch}…`);
   const subsetBytes = test.images.subarray(0, EVAL_SUBSET * D);

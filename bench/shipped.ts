@@ -3,7 +3,7 @@
  * the pretrained MNIST models that ship in models/ (docs/images.md):
  *   - test bits/dim of each on MNIST's test images (dequantised at the evaluation seed, as
  *     `nflow eval`; the class-conditional MAF with the true labels), with standard errors;
- *   - NICE inpainting on test digits 0..N−1 (default 100) and the ten masks of CONFIGS-IMAGES.md
+ *   - NICE inpainting on test digits 0..N−1 (default 100) and the ten masks of docs/reference/CONFIGS-IMAGES.md
  *     §3.4: MAP (500 Adam steps, lr 0.01, clipped) and the MALA posterior mean (200 + 300 steps
  *     from the MAP estimate), PSNR of the hidden pixels next to the mean-image fill (the 50,000
  *     training images) and log p before/after, against the peer's C6 figures;
@@ -33,7 +33,7 @@ import { env, log, round } from "./common.js";
 
 const MODELS = fileURLToPath(new URL("../models/", import.meta.url));
 
-/** PEERS-IMAGES.md C6 inpainting (PyTorch, 15.2M-parameter NICE after 9,000 steps): PSNR MAP / mean fill, log p after / original. */
+/** docs/reference/PEERS-IMAGES.md C6 inpainting (PyTorch, 15.2M-parameter NICE after 9,000 steps): PSNR MAP / mean fill, log p after / original. */
 const PEER_C6_INPAINTING: Record<string, [number, number, number, number]> = {
   top: [11.52, 12.08, 2248, 2000],
   bottom: [10.86, 11.76, 2142, 2000],

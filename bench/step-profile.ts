@@ -1,5 +1,5 @@
 /**
- * Micro-benchmark of one C1 training step (../shared/bench/CONFIGS.md §1: realnvp, 8 affine
+ * Micro-benchmark of one C1 training step (docs/reference/CONFIGS.md §1: realnvp, 8 affine
  * couplings on 2-D data, conditioner 1→64→64→2, batch 256, Adam 1e-3), to see where the library's
  * step time goes. Prints one JSON line per measurement on stdout.
  *
@@ -16,11 +16,11 @@
  *   bare    loss = −mean logProb, valueAndGrad and the Adam update in ONE jit, on a fixed batch;
  *   train   the same flow through `trainFlow` (fresh shuffled batches, no validation set), with
  *           `recordStepTimes`, so the loop's own overhead shows as train − bare.
- * Step time: wall time of [step call, await loss] per step; median over steps 100 ≤ i < 600 (CONFIGS.md).
+ * Step time: wall time of [step call, await loss] per step; median over steps 100 ≤ i < 600 (docs/reference/CONFIGS.md).
  * Bare steps of the variants alternate in blocks of 25 ("paired blocks": the median over blocks of
  * the ratio of adjacent blocks' medians, the figure least affected by other load); trainFlow runs
  * alternate whole runs.
- * PyTorch's C1 step is 2.6–2.8 ms (../shared/bench/PEERS.md); `vs_torch_2_7ms` divides by 2.7.
+ * PyTorch's C1 step is 2.6–2.8 ms (docs/reference/PEERS.md); `vs_torch_2_7ms` divides by 2.7.
  * `kernels` is the number of kernel launches of the jitted bare step (from the compiled program).
  */
 import { resolve } from "node:path";

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Retrains the pretrained MNIST models that ship in models/ (used by `nflow demo images`),
-# with the exact commands that made them. Each is smaller than CONFIGS-IMAGES.md's C5/C6 so
+# with the exact commands that made them. Each is smaller than docs/reference/CONFIGS-IMAGES.md's C5/C6 so
 # that it trains in about an hour or less on two CPU cores and the three files are a few MB in all.
 # The training time of each run is in its file (`nflow info models/NAME.nflow`) and in
 # docs/images.md (measured here: NICE 19.8 min, MAF 54.3 min, RealNVP 72.1 min, the three at

@@ -8,7 +8,7 @@
  * of splitKey(key, L)), stacked: params.net.W[i] is [L, in_i, out_i], params.net.b[i] is [L, out_i].
  *
  * Why it exists: speed. jax-js spends most of a small training step on per-kernel and per-leaf
- * overhead (ENGINE-NOTES.md "Speed"), and this form cuts both:
+ * overhead (docs/reference/ENGINE-NOTES.md "Speed"), and this form cuts both:
  *  1. stacked params: 2·(H+1) leaves instead of L·2·(H+1) (H hidden layers), so the optimiser
  *     gathers and updates a handful of arrays instead of dozens;
  *  2. full-width layers (coupling.ts): with a transformer for which θ = 0 is exactly the identity
@@ -20,7 +20,7 @@
  *
  * Slicing: the per-layer weights are slices of the leading axis (`W.slice(l)`). jax-js 0.1.25
  * transposes a slice into a pad that drops the constant terms of an unmaterialised cotangent
- * (ENGINE-NOTES.md); here every slice feeds a matmul, a broadcast product or a broadcast bias add,
+ * (docs/reference/ENGINE-NOTES.md); here every slice feeds a matmul, a broadcast product or a broadcast bias add,
  * whose cotangents are materialised dot and sum results, so the gradients are exact
  * (test/bijectors/coupling-stack.test.ts checks them against the eager Chain under jit, in float64
  * on cpu and float32 on wasm). (A one-hot weighted sum over the layer axis instead of slices was

@@ -19,7 +19,7 @@
  * (with one passing column and no context, h_0 = v_c·W_0[0] + b_0, an outer product), so τ runs on all D columns with θ = 0 on the passing ones, where τ(v; 0) = v and log|τ'| = 0
  * bit for bit. Products with one-hot matrices and sums with exact zeros are exact: the values are
  * those of the select-and-place form, with fewer and cheaper kernels (jax-js spends most of a small
- * step on per-kernel overhead, ENGINE-NOTES.md "Speed"). Other layers split and join columns with
+ * step on per-kernel overhead, docs/reference/ENGINE-NOTES.md "Speed"). Other layers split and join columns with
  * engine/select.ts columnSplit: O(N·D) one-hot sums for halves and even/odd masks, selection
  * matrices otherwise. Never slices: slicing's gradient is wrong under jit in jax-js 0.1.25.
  */

@@ -6,7 +6,7 @@
  *     generative (z → x):   z = [z_out | z_in],  x = [f_inner(z_in) | z_out],
  *     log|det J| = log|det J_inner|.
  * The factored-out channels come FIRST in z, so that a chain of scales lists the earliest
- * (finest) factored channels first and the coarsest last (CONFIGS-IMAGES.md C5:
+ * (finest) factored channels first and the coarsest last (docs/reference/CONFIGS-IMAGES.md C5:
  * z = [factored [2,14,14], final [2,14,14]]). The variable stays one flat vector: the base density
  * sees all of z at once, and every other layer and the model file are unchanged.
  *

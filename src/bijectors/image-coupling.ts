@@ -1,6 +1,6 @@
 /**
  * Affine coupling on images with a convolutional residual conditioner (RealNVP, Dinh et al. 2017
- * §3.3–3.5; CONFIGS-IMAGES.md C5 §2.2). Written in the NORMALISING direction (x → z), as the paper
+ * §3.3–3.5; docs/reference/CONFIGS-IMAGES.md C5 §2.2). Written in the NORMALISING direction (x → z), as the paper
  * writes it:
  *
  *  checkerboard, parity p:  b[i, j] = 1 where (i + j) mod 2 = p (the conditioning pixels, all
@@ -19,6 +19,7 @@
  * constant over the image. The variable is the flat [N, C·H·W] vector (bijectors/image.ts).
  */
 import { np, type Array } from "../engine/jax.js";
+import { tanh } from "../engine/math.js";
 import { floatDTypeOf, fromValues, jaxDType, type FloatDType } from "../engine/dtype.js";
 import { ConfigError } from "../engine/errors.js";
 import type { Key } from "../engine/random.js";
@@ -120,7 +121,7 @@ export class ImageAffineCoupling implements Bijector<ImageCouplingParams> {
       const free = fromValues(this.board.map((m) => 1 - m), [this.dim], dtype);
       const cond = v.ref.mul(b);
       const [sRaw, tRaw] = this.conditioner(p.net, cond, C, ctx, N);
-      const s = np.tanh(sRaw).mul(this.channelScale(p.scale, C)).mul(free.ref);
+      const s = tanh(sRaw).mul(this.channelScale(p.scale, C)).mul(free.ref);
       const t = tRaw.mul(free);
       const y = direction === "inverse" ? v.mul(np.exp(s.ref)).add(t) : v.sub(t).div(np.exp(s.ref));
       const logDet = s.sum(1);
@@ -129,7 +130,7 @@ export class ImageAffineCoupling implements Bijector<ImageCouplingParams> {
     const [a, bHalf] = splitColumnBlocks(v, 2) as [Array, Array];
     const [cond, trans] = this.parity === 0 ? [a, bHalf] : [bHalf, a];
     const [sRaw, t] = this.conditioner(p.net, cond.ref, C / 2, ctx, N);
-    const s = np.tanh(sRaw).mul(this.channelScale(p.scale, C / 2));
+    const s = tanh(sRaw).mul(this.channelScale(p.scale, C / 2));
     const yT = direction === "inverse" ? trans.mul(np.exp(s.ref)).add(t) : trans.sub(t).div(np.exp(s.ref));
     const logDet = s.sum(1);
     const y = np.concatenate(this.parity === 0 ? [cond, yT] : [yT, cond], 1);

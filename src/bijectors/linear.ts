@@ -14,7 +14,7 @@
  * logDiag [D] and bias [D]. Init is the identity map.
  *
  * Inverse: z = U⁻¹ L⁻¹ Pᵀ (x − b). jax-js's triangularSolve has no gradient under jit
- * (ENGINE-NOTES), so the triangular inverses are built with matmuls only, by block doubling:
+ * (docs/reference/ENGINE-NOTES.md), so the triangular inverses are built with matmuls only, by block doubling:
  * let X_s be the inverse of the block-diagonal part of T with blocks of size s (X_1 is the inverse
  * of the diagonal) and C_s the entries of T coupling pairs of neighbouring size-s blocks inside
  * each block of size 2s. Then

@@ -4,7 +4,7 @@
  * reversal). It is volume-preserving: |det J| = 1, log-det 0.
  *
  * Implemented as a product with a constant one-hot matrix (src/engine/select.ts), which is exact
- * and differentiable under jit, where slicing and gathers are not (ENGINE-NOTES).
+ * and differentiable under jit, where slicing and gathers are not (docs/reference/ENGINE-NOTES.md).
  */
 import { np, type Array } from "../engine/jax.js";
 import { ConfigError } from "../engine/errors.js";

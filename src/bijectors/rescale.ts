@@ -49,7 +49,7 @@ export class Rescale implements Bijector<RescaleParams> {
     dropContext(context);
     const n = x.shape[0]!;
     // Dividing by the same exp(s) as forward (not multiplying by exp(−s)) keeps the round trip
-    // exact to rounding even where exp is computed in float32 (wasm float64, ENGINE-NOTES).
+    // exact to rounding even where exp is computed in float32 (wasm float64, docs/reference/ENGINE-NOTES.md).
     const y = x.div(np.exp(p.logScale.ref));
     return { y, logDet: np.broadcastTo(p.logScale.sum().neg(), [n]) };
   }

@@ -1,6 +1,6 @@
 /**
  * The RNG-free correlated Gaussian mixtures `gmm8` (D = 8) and `gmm43` (D = 43) of the C2
- * benchmark (../shared/bench/CONFIGS.md §3.1), for any D ≥ 1. All parameters are float64 and
+ * benchmark (docs/reference/CONFIGS.md §3.1), for any D ≥ 1. All parameters are float64 and
  * built from sin/cos (radians, 0-based indices k, i, r):
  *     w_k       = (k + 1)/15,                                  k = 0..4
  *     μ_k[i]    = 2 sin(0.9 (i+1)(k+1) + 0.5 k)
@@ -53,7 +53,7 @@ export interface GmmParams extends GaussianMixture {
   cov: Float64Array;
 }
 
-/** The checksums of CONFIGS.md §3.1 (float64). */
+/** The checksums of docs/reference/CONFIGS.md §3.1 (float64). */
 export interface GmmChecks {
   /** Σ_k Σ_i μ_k[i]. */
   sumMeans: number;
@@ -124,7 +124,7 @@ export function gmmParams(D: number): GmmParams {
   return { dim: D, components: K, rank: R, weights, means, factors, diag, cov, chol, logDet };
 }
 
-/** The three checksums of CONFIGS.md §3.1 for a mixture's parameters. */
+/** The three checksums of docs/reference/CONFIGS.md §3.1 for a mixture's parameters. */
 export function gmmChecks(p: GmmParams): GmmChecks {
   const sum = (v: Float64Array): number => v.reduce((a, b) => a + b, 0);
   return { sumMeans: sum(p.means), sumLogDet: sum(p.logDet), sumCov: sum(p.cov) };
@@ -211,7 +211,7 @@ export function gmmLogDensity(D: number, x: Float64Array): Float64Array {
 
 /**
  * Differential entropy H = −E log p(x) (nats) of the C2 mixture by Monte Carlo: n samples drawn
- * with `seed` (CONFIGS.md: 10⁶ samples, seed 3), in chunks. Returns the estimate and its
+ * with `seed` (docs/reference/CONFIGS.md: 10⁶ samples, seed 3), in chunks. Returns the estimate and its
  * standard error std(log p)/√n.
  */
 export function gmmEntropy(D: number, n = 1_000_000, seed = 3): { entropy: number; se: number } {

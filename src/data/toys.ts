@@ -4,7 +4,7 @@
  * (engine/random.ts hostRng + Box–Muller), so a data set is reproducible from (name, n, seed) on
  * every device. Bit-compatibility with numpy is not a goal; the distributions are.
  *
- * 8gaussians, checkerboard and moons follow ../shared/bench/CONFIGS.md §1.1 exactly (the C1
+ * 8gaussians, checkerboard and moons follow docs/reference/CONFIGS.md §1.1 exactly (the C1
  * benchmark); pinwheel, 2spirals and swissroll follow FFJORD's generators; circles and rings are
  * rings with uniform angle and isotropic Gaussian noise, whose density has a closed form:
  *     (1/2π)∫ N(x; r(cos φ, sin φ), σ²I) dφ = (1/(2πσ²)) exp(−(ρ − r)²/(2σ²)) · e^{−z} I₀(z),
@@ -146,7 +146,7 @@ function sampleMoons(n: number, uniform: () => number, normal: () => number): Fl
 }
 
 /**
- * The continuous-t limit density of CONFIGS.md §1.1, by 1000-node midpoint quadrature per arc:
+ * The continuous-t limit density of docs/reference/CONFIGS.md §1.1, by 1000-node midpoint quadrature per arc:
  *     p(x) = ½(1/π)∫₀^π N(x; c_out(t), 0.1² I) dt + ½(1/π)∫₀^π N(x; c_in(t), 0.1² I) dt,
  *     c_out(t) = (2cos t − 1, 2sin t − 0.5),  c_in(t) = (1 − 2cos t, 0.5 − 2sin t).
  */
@@ -345,7 +345,7 @@ export function toyInfo(name: ToyName | string): ToyInfo {
         name: toy,
         description: "8 Gaussians (σ = 0.5/√2) on a circle of radius 2√2",
         entropy: 2.83107,
-        entropyMethod: "Monte Carlo, 10⁶ samples (CONFIGS.md §1.1; ± 0.00097)",
+        entropyMethod: "Monte Carlo, 10⁶ samples (docs/reference/CONFIGS.md §1.1; ± 0.00097)",
         logDensity: logDensity8Gaussians,
       };
     case "checkerboard":
@@ -361,7 +361,7 @@ export function toyInfo(name: ToyName | string): ToyInfo {
         name: toy,
         description: "two interleaved half circles (make_moons, noise 0.05, scaled ×2 and centred)",
         entropy: 1.6747,
-        entropyMethod: "Monte Carlo, 10⁵ samples of the quadrature density (PEERS.md; ± 0.0023)",
+        entropyMethod: "Monte Carlo, 10⁵ samples of the quadrature density (docs/reference/PEERS.md; ± 0.0023)",
         logDensity: logDensityMoons,
       };
     case "circles":

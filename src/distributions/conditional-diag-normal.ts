@@ -7,11 +7,12 @@
  * N(0, I) for every context (and a fresh conditional flow starts as an unconditional one).
  *
  * μ and r are the two column blocks of one MLP output, picked with takeColumns (one-hot matmuls):
- * slicing's gradient is wrong under jit in jax-js 0.1.25 (ENGINE-NOTES.md).
+ * slicing's gradient is wrong under jit in jax-js 0.1.25 (docs/reference/ENGINE-NOTES.md).
  *
  * The context is REQUIRED: logProb and sample throw ContextError without one.
  */
 import { np, type Array } from "../engine/jax.js";
+import { tanh } from "../engine/math.js";
 import { floatDTypeOf, scalar, type FloatDType } from "../engine/dtype.js";
 import { ConfigError, ContextError, ShapeError } from "../engine/errors.js";
 import { normal, type Key } from "../engine/random.js";
@@ -112,7 +113,7 @@ export class ConditionalDiagNormal implements Distribution<ConditionalDiagNormal
     const raw = takeColumns(out, this.rawIdx);
     // B as an array of the input's dtype: under jit a JS number would be a float32 constant.
     const B = scalar(LOG_STD_BOUND, raw);
-    return { mean, logStd: np.tanh(raw.div(B.ref)).mul(B) };
+    return { mean, logStd: tanh(raw.div(B.ref)).mul(B) };
   }
 
   private dtypeOf(p: ConditionalDiagNormalParams): FloatDType | undefined {

@@ -1,7 +1,7 @@
 /**
  * Float dtype policy. Models are float32 by default; float64 is available everywhere (tests of
  * exactness run in float64 on the `cpu` device, whose transcendental functions are exact; the
- * `wasm` device computes exp/log/tanh in float32 even for float64 arrays, ENGINE-NOTES.md).
+ * `wasm` device computes exp/log/tanh in float32 even for float64 arrays, docs/reference/ENGINE-NOTES.md).
  */
 import { np, type Array, type DType } from "./jax.js";
 import { ConfigError } from "./errors.js";

@@ -1,6 +1,6 @@
 /**
  * PRNG keys. Keys are created OUTSIDE jitted functions and passed in as arguments: a key built by
- * `random.key(n)` inside jit gives wrong values in jax-js 0.1.25 (ENGINE-NOTES.md).
+ * `random.key(n)` inside jit gives wrong values in jax-js 0.1.25 (docs/reference/ENGINE-NOTES.md).
  */
 import { np, random, type Array } from "./jax.js";
 import type { FloatDType } from "./dtype.js";

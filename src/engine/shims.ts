@@ -1,5 +1,5 @@
 /**
- * Host shims that jax-js 0.1.25 needs on Node.js 20 (see ENGINE-NOTES.md). This module must be
+ * Host shims that jax-js 0.1.25 needs on Node.js 20 (see docs/reference/ENGINE-NOTES.md). This module must be
  * evaluated before `@jax-js/jax` is first used; `engine/jax.ts` imports it first, and every
  * other file of the library reaches jax-js only through `engine/jax.ts`.
  *

@@ -276,7 +276,7 @@ export function build(config: FlowConfig | NormalizedFlowConfig): BuiltFlow {
 /**
  * The bijector of a normalised config: the layers of `buildLayers`, with every run of two or more
  * consecutive couplings of the same shape merged into one CouplingStack (the same function, with
- * params stacked on a layer axis: about 1.7× faster to train the C1 flow, ENGINE-NOTES.md "Speed"). That is
+ * params stacked on a layer axis: about 1.7× faster to train the C1 flow, docs/reference/ENGINE-NOTES.md "Speed"). That is
  * the whole flow for nice/realnvp without permutations and batch norm, returned as the stack
  * itself (its `layers` are the couplings); otherwise a Chain. Params paths follow the structure:
  * `bijector.net.W.0` ([L, in, out]) for a whole-flow stack, `bijector.layers.i.…` in a Chain.

@@ -71,7 +71,7 @@ export interface FlowConfig {
   /**
    * Image layout [C, H, W] of the data (each row is an image flattened row-major, so dim = C·H·W;
    * `dim` may then be left out). Default null (vectors). With an image:
-   *  - realnvp is RealNVP's multi-scale architecture (Dinh et al. 2017; CONFIGS-IMAGES.md C5):
+   *  - realnvp is RealNVP's multi-scale architecture (Dinh et al. 2017; docs/reference/CONFIGS-IMAGES.md C5):
    *    at every scale but the last, `layers` checkerboard couplings, a squeeze, `layers` channel
    *    couplings and a factor-out of half the channels; at the last scale `layers + 1`
    *    checkerboard couplings. Its conditioners are residual conv nets (`conditioner`).

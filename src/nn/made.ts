@@ -1,7 +1,7 @@
 /**
  * MADE (Germain et al. 2015): an MLP whose weights are multiplied by constant 0/1 masks so that
  * output i depends only on inputs j with deg_in[j] < deg_in[i] — the autoregressive conditioner of
- * MAF and IAF. Degrees (as nflows, ../shared/bench/CONFIGS.md §2):
+ * MAF and IAF. Degrees (as nflows, docs/reference/CONFIGS.md §2):
  *   inputs   deg_in[j] = order[j]                        (a permutation of 1..D; default j + 1)
  *   hidden   sequential: deg_h[k] = (k mod max(1, D−1)) + min(1, D−1)   (1..D−1 repeating)
  *            random: deg_h[k] ~ U{min(previous layer's degrees), …, D−1} (seeded host RNG)

@@ -59,7 +59,7 @@ export function mlpApply(spec: MLPSpec, p: MLPParams, x: Array): Array {
  * Stacks the params of `list.length` MLPs of the same spec on a new leading layer axis:
  * W[i] becomes [L, in_i, out_i] and b[i] becomes [L, out_i] (consumes the list). One leaf per
  * parameter kind instead of one per layer: jax-js spends most of a small training step on
- * per-kernel and per-leaf overhead (ENGINE-NOTES.md "Speed").
+ * per-kernel and per-leaf overhead (docs/reference/ENGINE-NOTES.md "Speed").
  */
 export function mlpStack(list: readonly MLPParams[]): MLPParams {
   const n = list[0]!.W.length;
@@ -75,7 +75,7 @@ export function mlpStack(list: readonly MLPParams[]): MLPParams {
 /**
  * The params of layer `l` of stacked MLP params (consumes p). Slices the leading axis: fine for
  * reading values, and on a differentiable path only where each slice's cotangent is a
- * materialised dot or sum (see CouplingStack), never a broadcast constant (ENGINE-NOTES.md).
+ * materialised dot or sum (see CouplingStack), never a broadcast constant (docs/reference/ENGINE-NOTES.md).
  */
 export function mlpLayer(p: MLPParams, l: number): MLPParams {
   const out = { W: p.W.map((w) => w.ref.slice(l)), b: p.b.map((b) => b.ref.slice(l)) };

@@ -1,5 +1,5 @@
 /**
- * Convolutional residual conditioner for image couplings (RealNVP, CONFIGS-IMAGES.md C5 §2.2):
+ * Convolutional residual conditioner for image couplings (RealNVP, docs/reference/CONFIGS-IMAGES.md C5 §2.2):
  * ResNet(c_in → c_out) of width Wd (feature maps) and B pre-activation residual blocks, every
  * convolution 3×3, stride 1, zero padding 1, with bias:
  *
@@ -80,7 +80,7 @@ export interface ResNetSpec {
   inChannels: number;
   /** Output channels c_out. */
   outChannels: number;
-  /** Feature maps Wd of the hidden convolutions (CONFIGS-IMAGES.md's "width W"; not the image width). Default 32. */
+  /** Feature maps Wd of the hidden convolutions (docs/reference/CONFIGS-IMAGES.md's "width W"; not the image width). Default 32. */
   width?: number;
   /** Residual blocks B (each two convolutions). Default 2; 0 gives conv_out(relu(conv_in(x))). */
   blocks?: number;

@@ -1,6 +1,6 @@
 /**
  * The ten corruptions of the NICE paper's inpainting experiment (§5.2, after the authors' script
- * reconstruct_mnist_gif.py; CONFIGS-IMAGES.md §3.4). A mask marks the HIDDEN pixels (1 = hidden,
+ * reconstruct_mnist_gif.py; docs/reference/CONFIGS-IMAGES.md §3.4). A mask marks the HIDDEN pixels (1 = hidden,
  * to be inpainted). Pixel (r, q) of an H×W image; the block masks hide half of every channel:
  *
  *   top        rows r < H/2                 bottom     rows r ≥ H/2

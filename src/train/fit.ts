@@ -4,7 +4,7 @@
  * over shuffled fixed-size minibatches with Adam. Functional (no file I/O); the CLI and the model
  * file build on it.
  *
- * Engine shape of the loop (ENGINE-NOTES.md):
+ * Engine shape of the loop (docs/reference/ENGINE-NOTES.md):
  *  - the WHOLE step (loss, gradient, Adam update, batch-norm running statistics written back into
  *    the params) is ONE `jit`; the learning rate and Adam's t are arrays, so it is traced once;
  *  - minibatches have a fixed size (the last partial batch of an epoch is dropped; N < batch size

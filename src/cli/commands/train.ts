@@ -26,7 +26,7 @@ export const DEFAULT_STEPS = 2000;
 
 /**
  * Defaults for image data, per family: the published shapes sized for two CPU cores —
- * nice = CONFIGS-IMAGES.md C6 (NICE paper with 4 hidden layers instead of 5), realnvp = C5
+ * nice = docs/reference/CONFIGS-IMAGES.md C6 (NICE paper with 4 hidden layers instead of 5), realnvp = C5
  * (multi-scale, resnet conditioners of 2 blocks × 32 maps), maf = the MAF paper's MNIST MAF(5)
  * (one hidden layer of 1024, logit λ = 1e-6).
  */
