@@ -121,6 +121,8 @@ export function normalizeConfig(config: unknown): NormalizedFlowConfig {
   const flow = oneOf(c.flow, FLOW_KINDS, "flow");
   const coupling = flow === "nice" || flow === "realnvp";
   const image = c.image === undefined || c.image === null ? null : imageShapeField(c.image);
+  if (coupling && c.dim === 1)
+    throw new ConfigError(`dim: a ${flow} coupling flow splits the dimensions into two groups and needs dim ≥ 2, got 1; use flow "maf" or "iaf" for 1-D data`);
   const dim = image && c.dim === undefined ? imageSize(image) : atMost(integer(c.dim, "dim", coupling ? 2 : 1), "dim", MAX_DIM);
   if (image && dim !== imageSize(image))
     throw new ConfigError(`dim: expected ${imageSize(image)} = C·H·W for image [${image.join(", ")}], got ${dim}`);

@@ -5,7 +5,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -130,4 +130,18 @@ test("Ctrl-C stops training, saves the best model so far, says where, and exits 
   const info = JSON.parse(nflow("info", "--model", out, "--json").stdout.trim().split("\n").at(-1)!) as { training: { stopReason: string; bestStep: number } };
   assert.equal(info.training.stopReason, "aborted");
   assert.ok(info.training.bestStep > 0);
+});
+
+test("1-column data: the default flow is maf (a coupling needs two groups); an explicit coupling flow says why not", () => {
+  const csv = join(dir, "one.csv");
+  // a two-bump 1-D density: a mixture of N(0, 1) and N(5, 0.5²), values by a fixed quasi-random rule
+  const values = Array.from({ length: 400 }, (_, i) => (i % 3 === 0 ? 5 + 0.5 * Math.sin(i * 12.9898) : 2 * Math.sin(i * 78.233)));
+  writeFileSync(csv, "v\n" + values.join("\n") + "\n");
+  const out = join(dir, "one.nflow");
+  const r = nflow("train", "--data", csv, "--steps", "200", "--lr", "3e-3", "--out", out, "--json");
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout.trim().split("\n").at(-1)!).flow, "maf");
+  const bad = nflow("train", "--flow", "realnvp", "--data", csv, "--steps", "5", "--out", join(dir, "one-bad.nflow"));
+  assert.equal(bad.code, 2);
+  assert.match(lastLine(bad), /dim: a realnvp coupling flow splits the dimensions into two groups and needs dim ≥ 2, got 1; use flow "maf" or "iaf" for 1-D data/);
 });

@@ -102,7 +102,7 @@ test("build: bad configs are ConfigErrors naming the field, the expected value a
   rejects(null, /^config: expected an object, got null/);
   rejects([base], /^config: expected an object, got an array/);
   rejects({ ...base, flow: undefined }, /^flow:/, /got undefined/);
-  rejects({ ...base, dim: 1 }, /^dim: expected an integer ≥ 2, got 1/); // a coupling needs two parts
+  rejects({ ...base, dim: 1 }, /^dim: a realnvp coupling flow splits the dimensions into two groups and needs dim ≥ 2, got 1; use flow "maf" or "iaf"/); // a coupling needs two parts
   rejects({ ...base, dim: "2" }, /^dim:/, /got "2"/);
   rejects({ ...base, activation: "sigmoid" }, /^activation:/, /relu/, /got "sigmoid"/);
   rejects({ ...base, mask: "checkerboard" }, /^mask:/, /"half", "alternating"/);

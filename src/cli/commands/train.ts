@@ -42,7 +42,7 @@ export const trainSpec = defineCommand({
   name: "train",
   summary: "Fit a normalizing flow to data by maximum likelihood and save it as a model file.",
   flags: {
-    flow: { type: "string", choices: FLOW_KINDS, default: "realnvp", description: "architecture" },
+    flow: { type: "string", choices: FLOW_KINDS, defaultText: "realnvp; maf for 1-column data (a coupling needs ≥ 2)", description: "architecture" },
     data: { type: "string", required: true, placeholder: "toy|file|images", description: "a toy (moons, 8gaussians, checkerboard, circles, rings, pinwheel, 2spirals, swissroll), a table (.csv, .npy, .f32/.f64 + meta.json, or a folder with meta.json), or images: mnist, fashion-mnist:DIR, FILE-idx3-ubyte[.gz] (labels beside it)" },
     layers: { type: "integer", min: 1, defaultText: "8 for nice/realnvp, 5 for maf/iaf", description: "number of coupling / autoregressive layers" },
     hidden: { type: "integers", min: 1, defaultText: "64,64; images: nice 1000×4, realnvp 32,32 (resnet: one entry per residual block), maf/iaf 1024", description: "hidden layer widths of every conditioner network" },
@@ -98,7 +98,6 @@ export async function run(argv: string[]): Promise<number> {
     checkOutputPath(v.out, "--out", { "--data": v.data });
     if (v.steps !== undefined && v.epochs !== undefined) throw new UsageError("--steps and --epochs: give one of them (the length of training)");
     if (v.out === "-") throw new UsageError("--out: a model file needs a file name, not -");
-    const flow = v.flow as FlowKind;
     const contextColumns = v.contextColumn?.split(",").map((s) => s.trim()).filter(Boolean);
     const data = resolveData(v.data, {
       n: v.n ?? 20000,
@@ -107,6 +106,8 @@ export async function run(argv: string[]): Promise<number> {
       ...(v.n !== undefined ? { imageCount: v.n } : {}),
       ...(contextColumns ? { contextColumns } : {}),
     });
+    // a coupling splits the columns in two: 1-column data get an autoregressive flow unless one was asked for
+    const flow = (v.flow ?? (data.dim === 1 ? "maf" : "realnvp")) as FlowKind;
     const image = data.image;
     const imageDefaults = image ? IMAGE_DEFAULTS[flow] : undefined;
     const dequantize = v.dequantize === "auto" ? image !== undefined : v.dequantize === "yes";
