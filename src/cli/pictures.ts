@@ -29,6 +29,8 @@ export interface PictureInput {
   seed?: number;
   /** Points per scatter (default 2000). */
   n?: number;
+  /** The context every picture of a conditional model is drawn at (one row of K values, data units). */
+  context?: readonly number[];
 }
 
 const flat = (rows: readonly (readonly number[])[]): Float64Array => {
@@ -43,14 +45,14 @@ export function headRows(x: Float64Array, dim: number, n: number): Float64Array 
   return x.subarray(0, Math.min(x.length, n * dim));
 }
 
-/** Model samples as row-major numbers. */
-export function modelSamples(model: FlowModel, n: number, seed: number): Float64Array {
-  return flat(model.sample(n, { seed }));
+/** Model samples as row-major numbers (at `context` for a conditional model). */
+export function modelSamples(model: FlowModel, n: number, seed: number, context?: readonly number[]): Float64Array {
+  return flat(model.sample(n, { seed, ...(context ? { context } : {}) }));
 }
 
 /** Limits for 2-D pictures: from the data when given, else from model samples. */
 export function pictureBounds(input: PictureInput): Bounds {
-  const pts = input.data ? headRows(input.data, 2, 5000) : modelSamples(input.model, 2000, input.seed ?? 0);
+  const pts = input.data ? headRows(input.data, 2, 5000) : modelSamples(input.model, 2000, input.seed ?? 0, input.context);
   return boundsOf([pts], { q: 0.002, pad: 0.12 });
 }
 
@@ -72,7 +74,7 @@ export function dataPicture(input: PictureInput & { data: Float64Array; title: s
 export function samplesPicture(input: PictureInput & { dims?: readonly number[]; title?: string }): NodeCanvas {
   const { model } = input;
   const n = input.n ?? 2000;
-  const samples = modelSamples(model, n, input.seed ?? 0);
+  const samples = modelSamples(model, n, input.seed ?? 0, input.context);
   if (model.dim !== 2) {
     const series = [
       ...(input.data ? [{ points: headRows(input.data, model.dim, n), label: input.dataLabel ?? "data", color: categorical(0) }] : []),
@@ -105,7 +107,7 @@ export async function densityPicture(input: PictureInput & { title?: string }): 
   const points = input.data ? headRows(input.data, 2, 1500) : undefined;
   const panels: DensityPanel[] = [];
   if (input.toy?.logDensity) panels.push({ title: `true density of ${input.toy.name}`, logDensity: input.toy.logDensity });
-  panels.push({ title: "model density p_θ(x)", logDensity: (pts) => model.logProb(pts), ...(points ? { points } : {}) });
+  panels.push({ title: "model density p_θ(x)", logDensity: (pts) => model.logProb(pts, input.context), ...(points ? { points } : {}) });
   return densityFigure(input.factory, {
     title: input.title ?? "Density: p_θ(x) = p_z(g(x)) · |det J_g(x)| on a grid",
     panels,
@@ -124,7 +126,7 @@ export function layersPicture(input: PictureInput & { dims?: readonly number[]; 
   const D = model.dim;
   const [a, b] = input.dims && input.dims.length >= 2 ? [input.dims[0]!, input.dims[1]!] : [0, 1];
   const n = Math.min(input.n ?? 1500, 1500);
-  const z0 = flat(model.encode(modelSamples(model, n, input.seed ?? 0)));
+  const z0 = flat(model.encode(modelSamples(model, n, input.seed ?? 0, input.context), input.context));
   // Grid lines over the bulk of z(0) in the two shown dimensions (others at 0, the base's centre).
   const col = (k: number): number[] => Array.from({ length: n }, (_, i) => z0[i * D + k]!);
   const [alo, ahi] = [quantile(col(a), 0.02), quantile(col(a), 0.98)];
@@ -147,7 +149,7 @@ export function layersPicture(input: PictureInput & { dims?: readonly number[]; 
   const all = new Float64Array(z0.length + grid.length);
   all.set(z0);
   all.set(grid, z0.length);
-  const stagesAll = model.forwardLayers(all);
+  const stagesAll = model.forwardLayers(all, input.context);
   const project = (rows: number[][], from: number, to: number): Float64Array => {
     const out = new Float64Array(2 * (to - from));
     for (let i = from; i < to; i++) {

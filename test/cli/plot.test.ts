@@ -60,3 +60,28 @@ test("nflow plot refuses what it cannot draw, with usage exit codes", async () =
   assert.equal(await run(["density", "--model", join(dir, "missing.nflow"), "--out", join(dir, "x.png")]), 3, "missing model");
   assert.equal(await run(["samples", "--model", m2, "--data", "8gaussians", "--out", join(dir, "x.png")]), 0, "another toy as data still draws");
 });
+
+test("nflow plot draws a conditional model at --context, and asks for one without it", async () => {
+  // x | c ~ N((3c, 0), 0.3² I): the density picture must move with the context
+  const u = hostRng(7);
+  const n = 800;
+  const c = Float64Array.from({ length: n }, (_, i) => (i % 2 === 0 ? -1 : 1));
+  const x = Float64Array.from({ length: 2 * n }, (_, k) => (k % 2 === 0 ? 3 * c[k >> 1]! : 0) + 0.3 * (u() + u() + u() - 1.5));
+  const model = await fit({ flow: "maf", layers: 2, hidden: [16] }, { x, n, dim: 2, context: c }, { steps: 150, lr: 3e-3, evalEvery: 50 });
+  const path = join(dir, "cond.nflow");
+  await model.save(path);
+  model.dispose();
+  const draw = async (context: string, file: string): Promise<Uint8Array> => {
+    assert.equal(await run(["density", "--model", path, "--context", context, "--out", join(dir, file)]), 0);
+    return new Uint8Array(readFileSync(join(dir, file)));
+  };
+  const left = await draw("-1", "left.png");
+  const right = await draw("1", "right.png");
+  const again = await draw("-1", "left-again.png");
+  assert.deepEqual(again, left, "the same context draws the same picture");
+  assert.notDeepEqual(left, right, "another context draws another density");
+  for (const kind of ["samples", "layers"]) assert.equal(await run([kind, "--model", path, "--context", "1", "--out", join(dir, `c-${kind}.png`)]), 0);
+  assert.equal(await run(["density", "--model", path, "--out", join(dir, "no-context.png")]), 2, "a conditional model needs --context");
+  assert.equal(await run(["density", "--model", path, "--context", "1,2", "--out", join(dir, "two.png")]), 2, "K values, not more");
+  assert.equal(await run(["density", "--model", m2, "--context", "1", "--out", join(dir, "uncond.png")]), 2, "an unconditional model takes no context");
+});

@@ -6,7 +6,7 @@
 import { extname } from "node:path";
 import { defineCommand, UsageError } from "../args.js";
 import { ExitCode, runCommand } from "../output.js";
-import { checkOutputPath, resolveData } from "../data.js";
+import { checkOutputPath, parseContextValues, resolveData } from "../data.js";
 import { ShapeError } from "../../engine/errors.js";
 import { loadModel } from "../../model/load.js";
 import { nodeCanvasFactory, savePng, type NodeCanvas } from "../../plot/node-canvas.js";
@@ -14,6 +14,13 @@ import { densityPicture, layersPicture, lossPicture, samplesPicture, type Pictur
 
 export const PLOT_KINDS = ["density", "samples", "layers", "loss"] as const;
 type PlotKind = (typeof PLOT_KINDS)[number];
+/** Titles of a conditional model's pictures (the context is appended). */
+const PLOT_TITLES: Record<PlotKind, string> = {
+  density: "Density p_θ(x | context)",
+  samples: "Samples x ~ p_θ(x | context)",
+  layers: "The flow layer by layer, z(0) → x",
+  loss: "Training: negative log-likelihood per point",
+};
 
 export const plotSpec = defineCommand({
   name: "plot",
@@ -26,6 +33,7 @@ export const plotSpec = defineCommand({
     dims: { type: "integers", min: 0, defaultText: "0,1,2 (D > 2 only)", description: "dimensions of the pair plot (samples) or the first two for layers, when D > 2" },
     n: { type: "integer", min: 10, default: 2000, description: "points per scatter" },
     seed: { type: "integer", min: 0, default: 0, description: "seed of the model samples (and of toy data)" },
+    context: { type: "string", placeholder: "v[,v...]", defaultText: "none", description: "a conditional model is drawn at this context (K values in data units; one-hot labels: 0,0,1,…)" },
     title: { type: "string", placeholder: "text", defaultText: "a description of the picture", description: "the picture's title" },
   },
   notes: [
@@ -33,6 +41,7 @@ export const plotSpec = defineCommand({
     "  nflow plot density --model moons.nflow --data moons --out density.png",
     "  nflow plot samples --model table.nflow --data table.csv --dims 0,2,5 --out pairs.png",
     "  nflow plot loss --model moons.nflow --out loss.png",
+    "  nflow plot density --model cond.nflow --context 0.5 --out density-at-0.5.png   (a conditional model at one context)",
   ],
 });
 
@@ -50,8 +59,11 @@ export async function run(argv: string[]): Promise<number> {
     const model = await loadModel(v.model);
     for (const warning of model.warnings) out.warn(warning);
     try {
-      if (model.contextDim > 0 && kind !== "loss")
-        throw new UsageError(`${kind}: ${v.model} is a conditional model (context size ${model.contextDim}); only 'loss' can be drawn for it so far`);
+      const K = model.contextDim;
+      if (K > 0 && kind !== "loss" && v.context === undefined)
+        throw new UsageError(`${kind}: ${v.model} is a conditional model p(x | context); give the context to draw it at, e.g. --context ${Array(K).fill("0").join(",")}`);
+      if (K === 0 && v.context !== undefined) throw new UsageError("--context: this model is unconditional; leave --context out");
+      const context = K > 0 && v.context !== undefined ? Array.from(parseContextValues(v.context, K)) : undefined;
       const D = model.dim;
       const dims = v.dims ?? (D > 2 ? [0, 1, 2] : undefined);
       if (dims) {
@@ -60,11 +72,12 @@ export async function run(argv: string[]): Promise<number> {
       }
       if (kind === "density" && D !== 2)
         throw new UsageError(`density: a density picture needs a 2-D model, this one has D = ${D}; try 'nflow plot samples --dims ${(dims ?? [0, 1, 2]).join(",")}' for a pair plot`);
-      let input: PictureInput = { factory: await nodeCanvasFactory(), model, seed: v.seed, n: v.n };
+      let input: PictureInput = { factory: await nodeCanvasFactory(), model, seed: v.seed, n: v.n, ...(context ? { context } : {}) };
       if (v.data !== undefined) {
         const data = resolveData(v.data, { n: Math.max(v.n, 2000), seed: v.seed + 1_000_003, part: "test" });
         if (data.dim !== D) throw new ShapeError(`--data ${v.data}: has ${data.dim} columns, the model has D = ${D}`);
-        input = { ...input, data: data.x, dataLabel: data.toy ? `${data.source} (fresh samples)` : data.source, ...(data.toy ? { toy: data.toy } : {}) };
+        const label = data.toy ? `${data.source} (fresh samples)` : context ? `${data.source} (rows of every context)` : data.source;
+        input = { ...input, data: data.x, dataLabel: label, ...(data.toy ? { toy: data.toy } : {}) };
       } else if (model.dataInfo?.source && D === 2) {
         // A toy-trained model remembers its toy: use its exact density and entropy in the pictures.
         try {
@@ -74,7 +87,8 @@ export async function run(argv: string[]): Promise<number> {
           // Not a toy (a file that may have moved): draw without it.
         }
       }
-      const title = v.title !== undefined ? { title: v.title } : {};
+      const at = context ? ` at context (${context.join(", ")})` : "";
+      const title = v.title !== undefined ? { title: v.title } : at ? { title: `${PLOT_TITLES[kind]}${at}` } : {};
       let canvas: NodeCanvas;
       switch (kind) {
         case "density":
@@ -92,7 +106,7 @@ export async function run(argv: string[]): Promise<number> {
           break;
       }
       await savePng(canvas, path);
-      out.result({ picture: kind, out: path, width: canvas.width, height: canvas.height, model: v.model, dim: D, ...(dims && D > 2 ? { dims } : {}) }, `wrote ${path} (${canvas.width}×${canvas.height}, ${kind} of ${v.model})`);
+      out.result({ picture: kind, out: path, width: canvas.width, height: canvas.height, model: v.model, dim: D, ...(dims && D > 2 ? { dims } : {}), ...(context ? { context } : {}) }, `wrote ${path} (${canvas.width}×${canvas.height}, ${kind} of ${v.model})`);
       return ExitCode.Ok;
     } finally {
       model.dispose();
