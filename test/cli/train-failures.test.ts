@@ -145,3 +145,21 @@ test("1-column data: the default flow is maf (a coupling needs two groups); an e
   assert.equal(bad.code, 2);
   assert.match(lastLine(bad), /dim: a realnvp coupling flow splits the dimensions into two groups and needs dim ≥ 2, got 1; use flow "maf" or "iaf" for 1-D data/);
 });
+
+test("--base, --mask, --permutation and --batch-norm reach the config; a bad --base is one usage line", () => {
+  const out = join(dir, "arch.nflow");
+  const r = nflow("train", ...SMALL, "--steps", "40", "--lr", "3e-3", "--base", "mog:3", "--mask", "alternating", "--permutation", "reverse", "--batch-norm", "--out", out);
+  assert.equal(r.code, 0, r.stderr);
+  const info = JSON.parse(nflow("info", "--model", out, "--json").stdout.trim().split("\n").at(-1)!) as {
+    config: { base: { kind: string; components: number }; mask: string; permutation: string; batchNorm: boolean };
+  };
+  assert.deepEqual(info.config.base, { kind: "mixture-of-gaussians", components: 3 });
+  assert.equal(info.config.mask, "alternating");
+  assert.equal(info.config.permutation, "reverse");
+  assert.equal(info.config.batchNorm, true);
+  for (const bad of ["mog", "mog:0", "gauss", "normal:2"]) {
+    const b = nflow("train", ...SMALL, "--steps", "5", "--base", bad, "--out", join(dir, "never.nflow"));
+    assert.equal(b.code, 2, bad);
+    assert.match(lastLine(b), /--base: expected normal, diag-normal, logistic or mog:K/);
+  }
+});

@@ -12,7 +12,7 @@ import { basename, dirname, extname, join } from "node:path";
 import { defineCommand, UsageError } from "../args.js";
 import { ExitCode, runCommand, type Output, type Progress } from "../output.js";
 import { checkOutputPath, resolveData, type DataSet } from "../data.js";
-import { FLOW_KINDS, type BaseConfig, type FlowKind } from "../../flows/config.js";
+import { FLOW_KINDS, type BaseConfig, type FlowKind, type MaskKind, type PermutationKind } from "../../flows/config.js";
 import { fit } from "../../model/fit.js";
 import type { FlowModel } from "../../model/model.js";
 import { parseSchedule, type Schedule } from "../../train/schedules.js";
@@ -52,6 +52,10 @@ export const trainSpec = defineCommand({
     lr: { type: "number", min: 0, default: 1e-3, description: "Adam learning rate" },
     schedule: { type: "string", placeholder: "constant|cosine[:W]|step:N[:γ]", default: "constant", description: "learning-rate schedule: cosine decay to 0 (after W warm-up steps), or ×γ (default 0.5) every N steps" },
     clipNorm: { type: "number", min: 0, defaultText: "off", description: "clip the gradient to this global L2 norm (e.g. 5) against exploding steps" },
+    base: { type: "string", placeholder: "normal|diag-normal|logistic|mog:K", defaultText: "normal; images: nice logistic, class-conditional a conditional Gaussian", description: "base density p(z): standard normal, a trained diagonal Gaussian, standard logistic, or a mixture of K Gaussians" },
+    mask: { type: "string", choices: ["half", "alternating"], defaultText: "half", description: "coupling mask of nice/realnvp on vectors (flipped every layer)" },
+    permutation: { type: "string", choices: ["none", "reverse", "random"], defaultText: "the family's default", description: "permutation between layers" },
+    batchNorm: { type: "boolean", description: "batch normalisation as a bijection between layers (running statistics in evaluation)" },
     scaleBound: { type: "number", min: 0, defaultText: "the config default", description: "bound B of the affine log-scales (s = B·tanh(ŝ/B); realnvp, maf, iaf): smaller is more stable" },
     microBatch: { type: "integer", min: 1, defaultText: "the batch; images with realnvp: 16", description: "rows per gradient pass; the passes' gradients are summed into one update (bounds the memory of a step)" },
     eps: { type: "number", min: 0, defaultText: "1e-8; images with nice: 1e-4 (as the NICE paper)", description: "Adam ε" },
@@ -125,7 +129,8 @@ export async function run(argv: string[]): Promise<number> {
     if (v.scales !== undefined && !(image && flow === "realnvp")) throw new UsageError("--scales: only for --flow realnvp on image data");
     const validation = image ? imageValidation(v.data, v.valN ?? 2000, contextColumns, data) : undefined;
     // class-conditional image models: the one-hot label reaches the base too (a conditional Gaussian), not only the conditioners
-    const base: BaseConfig | undefined = image && data.context && flow !== "nice" ? { kind: "conditional-diag-normal" } : undefined;
+    const base: BaseConfig | undefined =
+      v.base !== undefined ? parseBaseFlag(v.base) : image && data.context && flow !== "nice" ? { kind: "conditional-diag-normal" } : undefined;
     out.note(
       `training ${flow} (${layers} layers, hidden ${hidden.join(",")}) on ${data.source}: ${data.n} ${image ? `images [${image.shape.join(", ")}]` : `rows × ${data.dim} columns`}` +
         (validation ? `, ${validation.n} validation images` : ""),
@@ -145,6 +150,9 @@ export async function run(argv: string[]): Promise<number> {
         ...(v.scales !== undefined ? { scales: v.scales } : {}),
         ...(base ? { base } : {}),
         ...(v.scaleBound !== undefined ? { scaleBound: v.scaleBound } : {}),
+        ...(v.mask !== undefined ? { mask: v.mask as MaskKind } : {}),
+        ...(v.permutation !== undefined ? { permutation: v.permutation as PermutationKind } : {}),
+        ...(v.batchNorm ? { batchNorm: true } : {}),
       },
       { x: data.x, n: data.n, dim: data.dim, ...(data.context ? { context: data.context } : {}) },
       {
@@ -280,6 +288,32 @@ function interruptOnSignals(out: Output): { signal: AbortSignal; exitCode(): Exi
       for (const [name, h] of handlers) process.off(name, h);
     },
   };
+}
+
+/** `--base normal | diag-normal | logistic | mog:K` (plus the config's own kind names). */
+function parseBaseFlag(text: string): BaseConfig {
+  const [kind, arg, ...rest] = text.split(":");
+  const bad = (): never => {
+    throw new UsageError(`--base: expected normal, diag-normal, logistic or mog:K (K ≥ 1 components), got ${JSON.stringify(text)}`);
+  };
+  if (rest.length) return bad();
+  switch (kind) {
+    case "normal":
+    case "standard-normal":
+      return arg === undefined ? { kind: "standard-normal" } : bad();
+    case "diag-normal":
+      return arg === undefined ? { kind: "diag-normal" } : bad();
+    case "logistic":
+    case "standard-logistic":
+      return arg === undefined ? { kind: "standard-logistic" } : bad();
+    case "mog":
+    case "mixture-of-gaussians": {
+      const K = Number(arg);
+      return arg !== undefined && Number.isInteger(K) && K >= 1 ? { kind: "mixture-of-gaussians", components: K } : bad();
+    }
+    default:
+      return bad();
+  }
 }
 
 /** `--schedule constant | cosine | cosine:W | step:N | step:N:γ`. */
