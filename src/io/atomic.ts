@@ -8,6 +8,7 @@
 import { open, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
+import { provideFileWriter } from "./file-access.js";
 
 /** Test hooks: simulate a crash between the flushed temporary file and the rename. */
 export interface AtomicWriteOptions {
@@ -77,3 +78,7 @@ async function syncDirectory(dir: string): Promise<void> {
     // Windows and some file systems refuse fsync on directories; the rename itself is still atomic.
   }
 }
+
+// FlowModel.save (portable, src/model/model.ts) writes model files through this module once it is
+// loaded; the browser entry never loads it (see io/file-access.ts).
+provideFileWriter((path, bytes) => writeFileAtomic(path, bytes));

@@ -28,6 +28,7 @@ import {
   type TrainingRecord,
 } from "../io/model-format.js";
 import { LIBRARY_VERSION } from "../io/version.js";
+import { fileWriter, NO_FILE_ACCESS } from "../io/file-access.js";
 import { sampleTemperature } from "../distributions/distribution.js";
 import { withPassListener } from "../bijectors/autoregressive.js";
 
@@ -239,12 +240,14 @@ export class FlowModel {
 
   /**
    * Writes the model file atomically (temporary file, fsync, rename: a crash never leaves a broken
-   * file where a good one was). Node.js only; `toBytes()` gives the same bytes anywhere.
+   * file where a good one was). Node.js only (the writer comes from the Node entry, see
+   * io/file-access.ts); in a browser it rejects with a one-line FlowError pointing to `toBytes()`,
+   * which gives the same bytes anywhere.
    */
   async save(path: string): Promise<void> {
-    // Imported on demand so that the model (and the browser playground) does not need node:fs.
-    const { writeFileAtomic } = await import("../io/atomic.js");
-    await writeFileAtomic(path, this.toBytes());
+    const write = fileWriter();
+    if (!write) throw new FlowError(NO_FILE_ACCESS);
+    await write(path, this.toBytes());
   }
 
   /**

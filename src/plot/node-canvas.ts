@@ -8,14 +8,33 @@ import { dirname } from "node:path";
 import type { Canvas } from "@napi-rs/canvas";
 import { writeFileAtomic } from "../io/atomic.js";
 import type { CanvasFactory, Ctx2D } from "./canvas.js";
+import { FlowError } from "../engine/errors.js";
 
 /** A canvas from @napi-rs/canvas. */
 export type NodeCanvas = Canvas;
 
 let module: typeof import("@napi-rs/canvas") | undefined;
 
+/** The one-line error when the optional peer dependency @napi-rs/canvas is not installed. */
+export const CANVAS_MISSING = "PNG output needs @napi-rs/canvas: npm install @napi-rs/canvas";
+
+/**
+ * Loads @napi-rs/canvas: an optional peer dependency (a 35 MB native binary that browser apps
+ * never need), so a missing package is a one-line FlowError saying how to install it.
+ */
 async function canvasModule(): Promise<typeof import("@napi-rs/canvas")> {
-  module ??= await import("@napi-rs/canvas");
+  if (!module) {
+    try {
+      module = await import("@napi-rs/canvas");
+    } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      const message = String((error as { message?: unknown } | null)?.message ?? "");
+      // ERR_MODULE_NOT_FOUND: the package is absent; a failed native binding load names it too
+      if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND" || message.includes("@napi-rs/canvas"))
+        throw new FlowError(CANVAS_MISSING);
+      throw error;
+    }
+  }
   return module;
 }
 
