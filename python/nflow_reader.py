@@ -392,6 +392,35 @@ class Permutation:
         return x[:, self.inv], np.zeros(x.shape[0])
 
 
+class Linear:
+    """LU-parametrised linear map (permutation "lu"): forward x = P·L·U·z + b with (P v)_i = v[perm[i]],
+    L = I + strict lower part of `lower`, U = diag(e^{logDiag}) + strict upper part of `upper`;
+    inverse z = U⁻¹ L⁻¹ Pᵀ (x − b), log-det −Σ logDiag."""
+
+    def __init__(self, dim, permutation):
+        self.dim = dim
+        self.perm = [int(v) for v in permutation]
+
+    def describe(self):
+        return {"kind": "linear", "permutation": self.perm}
+
+    def param_shapes(self):
+        D = self.dim
+        return {"lower": (D, D), "upper": (D, D), "logDiag": (D,), "bias": (D,)}
+
+    def inverse(self, p, x, ctx):
+        D = self.dim
+        centred = x - p["bias"]
+        v = np.empty_like(centred)
+        v[:, self.perm] = centred  # v[:, perm[i]] = (x − b)[:, i], i.e. Pᵀ(x − b) per row
+        L = np.tril(p["lower"], -1) + np.eye(D)
+        U = np.triu(p["upper"], 1) + np.diag(np.exp(p["logDiag"]))
+        # rows: z = v L⁻ᵀ U⁻ᵀ, i.e. z_rowᵀ = U⁻¹ L⁻¹ v_rowᵀ
+        w = np.linalg.solve(L, v.T)
+        z = np.linalg.solve(U, w).T
+        return z, np.full(x.shape[0], -np.sum(p["logDiag"]))
+
+
 class BatchNorm:
     """Evaluation mode: z = (x − μ)/√(σ² + ε)·e^{logGamma} + beta with the running μ, σ²;
     log-det Σ logGamma − ½ log(σ² + ε)."""
@@ -677,6 +706,8 @@ def vector_layers(c):
                 out.append(Permutation(range(D - 1, -1, -1)))
             if c["permutation"] == "random" and D > 1:
                 out.append(Permutation(host_permutation(D, (c["seed"] + l) & 0xFFFFFFFF)))
+            if c["permutation"] == "lu" and D > 1:
+                out.append(Linear(D, range(D - 1, -1, -1)))
             if c["batchNorm"]:
                 out.append(BatchNorm(D))
         out.append(main(l))
@@ -722,6 +753,8 @@ def described_layers(descriptions, dim, c):
             out.append(Permutation(d["order"]))
         elif kind == "batch-norm":
             out.append(BatchNorm(dim, d["eps"]))
+        elif kind == "linear":
+            out.append(Linear(dim, d["permutation"]))
         elif kind == "rescale":
             out.append(Rescale(dim))
         elif kind == "logit":

@@ -17,7 +17,9 @@
  *  - realnvp C_0 · [P] · [BN] · C_1 · … · C_{L−1}, C = affine coupling.
  *  - maf     M_0 · [P] · [BN] · M_1 · … · M_{L−1}, M = masked autoregressive (density parallel).
  *  - iaf     the same with inverse autoregressive layers (sampling parallel).
- *  P = permutation between consecutive layers ("reverse", or "random" seeded from seed + l),
+ *  P = permutation between consecutive layers ("reverse", or "random" seeded from seed + l), or
+ *      with "lu" a trainable LU-parametrised linear map P·L·U·z + b (bijectors/linear.ts; Glow's
+ *      mixing on vectors) whose fixed P is the reverse permutation and L = U = I, b = 0 at init,
  *  BN = batch normalisation between consecutive layers when `batchNorm`. With `rescale: true`
  *  any family (not only nice) gets the Rescale at the base end.
  *
@@ -39,6 +41,7 @@ import { AffineCoupling } from "../bijectors/affine-coupling.js";
 import { MaskedAutoregressive } from "../bijectors/masked-autoregressive.js";
 import { InverseAutoregressive } from "../bijectors/inverse-autoregressive.js";
 import { Permutation } from "../bijectors/permutation.js";
+import { Linear } from "../bijectors/linear.js";
 import { BatchNorm } from "../bijectors/batch-norm.js";
 import { Rescale } from "../bijectors/rescale.js";
 import { Logit } from "../bijectors/logit.js";
@@ -96,7 +99,7 @@ const CONFIG_KEYS: readonly (keyof FlowConfig)[] = [
 ];
 const MASKS: readonly MaskKind[] = ["half", "alternating"];
 const CONDITIONERS: readonly ConditionerKind[] = ["mlp", "resnet"];
-const PERMUTATIONS: readonly PermutationKind[] = ["none", "reverse", "random"];
+const PERMUTATIONS: readonly PermutationKind[] = ["none", "reverse", "random", "lu"];
 const BASE_KINDS: readonly BaseConfig["kind"][] = [
   "standard-normal",
   "diag-normal",
@@ -153,7 +156,7 @@ export function normalizeConfig(config: unknown): NormalizedFlowConfig {
   const rescale = c.rescale === undefined ? flow === "nice" : boolean(c.rescale, "rescale");
   const seed = c.seed === undefined ? 0 : integer(c.seed, "seed", 0, 0xffffffff);
   const dtype = c.dtype === undefined ? "float32" : parseFloatDType(c.dtype, "dtype");
-  checkParameterEstimate({ dim, layers, hidden, contextDim, base, conditioner, scales, image, dtype });
+  checkParameterEstimate({ dim, layers, hidden, contextDim, base, conditioner, scales, image, dtype, permutation });
   return {
     flow,
     dim,
@@ -206,6 +209,7 @@ export function estimateTrainingBytes(c: Parameters<typeof estimateParameterCoun
  */
 export function estimateParameterCount(c: {
   dim: number;
+  permutation?: PermutationKind;
   layers: number;
   hidden: readonly number[];
   contextDim: number;
@@ -224,6 +228,7 @@ export function estimateParameterCount(c: {
     count = (2 * c.layers + 1) * c.scales;
   } else {
     perLayer = mlp([c.dim + c.contextDim, ...c.hidden, 2 * c.dim]) + 2 * c.dim;
+    if (c.permutation === "lu") perLayer += 2 * c.dim * c.dim + 2 * c.dim; // lower, upper [D, D], logDiag, bias
   }
   let base = 2 * c.dim;
   if (c.base.kind === "mixture-of-gaussians") base = c.base.components * (2 * c.dim + 1);
@@ -397,6 +402,8 @@ function vectorLayers(c: NormalizedFlowConfig): Bijector[] {
       // A permutation of one coordinate is the identity: left out.
       if (c.permutation === "reverse" && D > 1) out.push(Permutation.reverse(D));
       if (c.permutation === "random" && D > 1) out.push(Permutation.random(D, (c.seed + l) >>> 0));
+      // a trainable LU linear map (Glow's mixing on vectors) that starts as the reverse permutation
+      if (c.permutation === "lu" && D > 1) out.push(new Linear({ dim: D, permutation: Array.from({ length: D }, (_, i) => D - 1 - i) }));
       if (c.batchNorm) out.push(new BatchNorm({ dim: D }));
     }
     out.push(main(l));
@@ -419,7 +426,7 @@ export function describe(config: FlowConfig | NormalizedFlowConfig): string {
   if (c.flow !== "maf" && c.flow !== "iaf") details.push(`${c.mask} mask${c.permutation === "none" ? ", flipped every layer" : ""}`);
   if (c.flow !== "nice") details.push(`log-scale bound ${c.scaleBound}`);
   const between = [
-    ...(c.permutation !== "none" ? [`${c.permutation} permutation`] : []),
+    ...(c.permutation !== "none" ? [c.permutation === "lu" ? "LU linear mixing (trainable)" : `${c.permutation} permutation`] : []),
     ...(c.batchNorm ? ["batch norm"] : []),
   ];
   const b = c.base;

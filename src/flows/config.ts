@@ -31,7 +31,7 @@ export type MaskKind = "half" | "alternating";
 export type ConditionerKind = "mlp" | "resnet";
 
 /** Permutation inserted between layers. */
-export type PermutationKind = "none" | "reverse" | "random";
+export type PermutationKind = "none" | "reverse" | "random" | "lu";
 
 export interface FlowConfig {
   /** Architecture family. */
@@ -49,7 +49,11 @@ export interface FlowConfig {
    * "alternating" takes even vs odd dimensions. Consecutive layers flip the mask. Default "half".
    */
   mask?: MaskKind;
-  /** Permutation between layers. Default: "reverse" for maf/iaf, "none" for couplings. */
+  /**
+   * Mixing between layers: a fixed permutation ("reverse", "random"), a trainable LU-parametrised
+   * linear map that starts as the reverse permutation ("lu", Glow's mixing), or "none".
+   * Default: "reverse" for maf/iaf, "none" for couplings.
+   */
   permutation?: PermutationKind;
   /** Batch normalisation between layers (realnvp, maf). Default false. */
   batchNorm?: boolean;

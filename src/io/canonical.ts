@@ -24,6 +24,7 @@ import { Coupling } from "../bijectors/coupling.js";
 import { CouplingStack } from "../bijectors/coupling-stack.js";
 import { Autoregressive } from "../bijectors/autoregressive.js";
 import { Permutation } from "../bijectors/permutation.js";
+import { Linear } from "../bijectors/linear.js";
 import { BatchNorm } from "../bijectors/batch-norm.js";
 import { Rescale } from "../bijectors/rescale.js";
 import { Logit } from "../bijectors/logit.js";
@@ -130,6 +131,7 @@ function describeLayer(b: Bijector): [LayerDescription, [string, string][]] {
     ];
   }
   if (b instanceof Permutation) return [{ kind: "permutation", order: b.order.slice() }, []];
+  if (b instanceof Linear) return [{ kind: "linear", permutation: b.permutation.slice() }, ["lower", "upper", "logDiag", "bias"].map((n) => [n, n])];
   if (b instanceof BatchNorm)
     return [{ kind: "batch-norm", eps: b.eps }, ["logGamma", "beta", "runningMean", "runningVar"].map((n) => [n, n])];
   if (b instanceof Rescale) return [{ kind: "rescale" }, [["logScale", "logScale"]]];

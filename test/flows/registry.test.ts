@@ -36,6 +36,8 @@ const VARIANTS: Record<string, Variant> = {
   "conditional realnvp": { flow: "realnvp", ...SMALL, contextDim: 2, mask: "alternating", permutation: "random" },
   "conditional maf": { flow: "maf", ...SMALL, contextDim: 2, batchNorm: true },
   "conditional iaf": { flow: "iaf", ...SMALL, contextDim: 2, permutation: "random" },
+  "realnvp+LU mixing": { flow: "realnvp", ...SMALL, permutation: "lu" },
+  "conditional maf+LU mixing": { flow: "maf", ...SMALL, contextDim: 2, permutation: "lu" },
 };
 
 /** Random params of a flow: every leaf perturbed except the state (batch-norm running stats). */
@@ -212,9 +214,9 @@ test("the registry covers every family, a batch-norm and a MoG variant, and cond
   type Node = { kind: string; layers?: readonly Node[] };
   const leaves = (b: Node): Node[] => (b.layers ? b.layers.flatMap(leaves) : [b]);
   const kinds = new Set(built.flatMap((f) => leaves(f.bijector as unknown as Node).map((l) => l.kind)));
-  for (const k of ["additive-coupling", "affine-coupling", "masked-autoregressive", "inverse-autoregressive", "batch-norm", "rescale", "permutation"])
+  for (const k of ["additive-coupling", "affine-coupling", "masked-autoregressive", "inverse-autoregressive", "batch-norm", "rescale", "permutation", "linear"])
     assert.ok(kinds.has(k), `no ${k} in the registry`);
   assert.ok(built.some((f) => f.base.kind === "mixture-of-gaussians"));
-  assert.equal(built.filter((f) => f.contextDim === 2).length, 3);
+  assert.equal(built.filter((f) => f.contextDim === 2).length, 4);
   assert.ok(built.some((f) => f.stateLeaves.length > 0));
 });

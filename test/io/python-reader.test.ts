@@ -253,6 +253,17 @@ const CASES: Case[] = [
     points: [[-1.5], [0], [0.7], [3]],
   },
   {
+    name: "realnvp-lu-float64",
+    config: { flow: "realnvp", dim: 4, layers: 3, hidden: [6], permutation: "lu", dtype: "float64" },
+    points: gaussians(5, 4, 11),
+  },
+  {
+    name: "maf-lu-cond",
+    config: { flow: "maf", dim: 3, layers: 2, hidden: [6], permutation: "lu", contextDim: 2 },
+    points: gaussians(5, 3, 12),
+    context: gaussians(5, 2, 13),
+  },
+  {
     name: "maf-float64-cond",
     config: { flow: "maf", dim: 3, layers: 2, hidden: [6], contextDim: 1, dtype: "float64", batchNorm: true },
     points: gaussians(5, 3, 7),

@@ -54,7 +54,7 @@ export const trainSpec = defineCommand({
     clipNorm: { type: "number", min: 0, defaultText: "off", description: "clip the gradient to this global L2 norm (e.g. 5) against exploding steps" },
     base: { type: "string", placeholder: "normal|diag-normal|logistic|mog:K", defaultText: "normal; images: nice logistic, class-conditional a conditional Gaussian", description: "base density p(z): standard normal, a trained diagonal Gaussian, standard logistic, or a mixture of K Gaussians" },
     mask: { type: "string", choices: ["half", "alternating"], defaultText: "half", description: "coupling mask of nice/realnvp on vectors (flipped every layer)" },
-    permutation: { type: "string", choices: ["none", "reverse", "random"], defaultText: "the family's default", description: "permutation between layers" },
+    permutation: { type: "string", choices: ["none", "reverse", "random", "lu"], defaultText: "none for nice/realnvp, reverse for maf/iaf", description: "mixing between layers: a fixed permutation, or lu: a trainable LU linear map (starts as reverse)" },
     batchNorm: { type: "boolean", description: "batch normalisation as a bijection between layers (running statistics in evaluation)" },
     scaleBound: { type: "number", min: 0, defaultText: "the config default", description: "bound B of the affine log-scales (s = B·tanh(ŝ/B); realnvp, maf, iaf): smaller is more stable" },
     microBatch: { type: "integer", min: 1, defaultText: "the batch; images with realnvp: 16", description: "rows per gradient pass; the passes' gradients are summed into one update (bounds the memory of a step)" },
