@@ -9,7 +9,7 @@
  * fixed-size chunks (a power of two up to `chunkSize`, the last chunk padded with a copy of a real
  * row) through cached jitted functions, so a few compiled shapes serve every input size.
  */
-import { jit, type Array } from "../engine/jax.js";
+import { jit, np, type Array } from "../engine/jax.js";
 import { fromValues, type FloatDType } from "../engine/dtype.js";
 import { ContextError, FlowError, NonFiniteError, ShapeError } from "../engine/errors.js";
 import { keyFromSeed, splitKey, type Key } from "../engine/random.js";
@@ -200,6 +200,33 @@ export class FlowModel {
     return toRows(this.unstandardize(values, n), n, this.dim);
   }
 
+  /**
+   * n samples and their log-densities from ONE pass in the generative direction (data units, as
+   * `sample` and `logProb`): log p(x) = log p_z(z) − log|det J_f(z)| − Σ log σ_d for x = f(z).
+   * For an IAF (parallel sampling, sequential density) this is the cheap way to the log-density of
+   * its own samples, as variational inference needs. With a temperature the samples are tempered
+   * and `logProb` is still the model's (untempered) density of them. Same seed, same samples as `sample`.
+   */
+  sampleAndLogProb(n: number, options: ModelSampleOptions = {}): { x: number[][]; logProb: Float64Array } {
+    if (!Number.isInteger(n) || n < 0) throw new ShapeError(`sampleAndLogProb: expected a whole number of samples n ≥ 0, got ${n}`);
+    const seed = options.seed ?? this.sampleCalls;
+    this.sampleCalls++;
+    if (!Number.isInteger(seed)) throw new ShapeError(`sampleAndLogProb: expected an integer seed, got ${seed}`);
+    const temperature = sampleTemperature(options, this._flow.base.kind);
+    const ctx = this.contextRows(options.context, n, "sample");
+    if (n === 0) return { x: [], logProb: new Float64Array(0) };
+    const D = this.dim;
+    const both = this.run("sampleAndLogProb", this._flow.bijector.forwardPass, undefined, n, ctx, D + 1, seed, temperature, options.onProgress);
+    const x = new Float64Array(n * D);
+    const logProb = new Float64Array(n);
+    const shift = this.logScaleSum();
+    for (let i = 0; i < n; i++) {
+      for (let d = 0; d < D; d++) x[i * D + d] = both[i * (D + 1) + d]!;
+      logProb[i] = both[i * (D + 1) + D]! - shift;
+    }
+    return { x: toRows(this.unstandardize(x, n), n, D), logProb };
+  }
+
   /** x → z: the normalising direction (the base-space code of every row). */
   encode(x: RowsInput, context?: ContextInput): number[][] {
     const rows = this.rows(x, "x");
@@ -374,8 +401,8 @@ export class FlowModel {
   }
 
   /** The compiled (or eager, for long sequential passes) function of one operation. */
-  private fn(op: "logProb" | "encode" | "decode" | "sample", pass: "parallel" | "sequential", B: number, temperature = 1): Fn {
-    const name = op === "sample" ? `sample:${B}:${temperature}` : op;
+  private fn(op: Operation, pass: "parallel" | "sequential", B: number, temperature = 1): Fn {
+    const name = op === "sample" || op === "sampleAndLogProb" ? `${op}:${B}:${temperature}` : op;
     const cached = this.compiled.get(name);
     if (cached) return cached;
     const flow = this._flow;
@@ -394,6 +421,11 @@ export class FlowModel {
         case "sample":
           // the model's dtype, not the params' (a parameter-free flow has none and would sample float32)
           return flow.sample(p, a as Key, B, c, temperature === 1 ? { dtype: this.dtype } : { temperature, dtype: this.dtype });
+        case "sampleAndLogProb": {
+          // one output array [B, D + 1]: the samples, then their log-density as the last column
+          const r = flow.sampleAndLogProb(p, a as Key, B, c, temperature === 1 ? { dtype: this.dtype } : { temperature, dtype: this.dtype });
+          return np.concatenate([r.x, r.logProb.reshape([B, 1])], 1);
+        }
       }
     };
     const raw = (conditional
@@ -409,7 +441,7 @@ export class FlowModel {
    * flat float64 batch (undefined for sampling), `width` the output values per row.
    */
   private run(
-    op: "logProb" | "encode" | "decode" | "sample",
+    op: Operation,
     pass: "parallel" | "sequential",
     input: Float64Array | undefined,
     n: number,
@@ -426,15 +458,16 @@ export class FlowModel {
     const D = this.dim;
     const K = this.contextDim;
     const chunks = Math.ceil(n / B);
-    const keys: Key[] | undefined = op === "sample" ? (chunks === 1 ? [keyFromSeed(seed)] : splitKey(keyFromSeed(seed), chunks)) : undefined;
+    const sampling = op === "sample" || op === "sampleAndLogProb";
+    const keys: Key[] | undefined = sampling ? (chunks === 1 ? [keyFromSeed(seed)] : splitKey(keyFromSeed(seed), chunks)) : undefined;
     const fn = this.fn(op, pass, B, temperature);
     const traced = this.traced(pass);
     const loop = (): void => {
       for (let c = 0; c < chunks; c++) {
         const start = c * B;
         const m = Math.min(B, n - start);
-        const first = op === "sample" ? keys![c]! : fromValues(padRows(input!, start, m, B, D, this.dtype), [B, D], this.dtype);
-        if (op === "sample") keys![c] = undefined as unknown as Key;
+        const first = sampling ? keys![c]! : fromValues(padRows(input!, start, m, B, D, this.dtype), [B, D], this.dtype);
+        if (sampling) keys![c] = undefined as unknown as Key;
         const args: Array[] = [refTree(params) as unknown as Array, first];
         if (K > 0) args.push(fromValues(padRows(context!, start, m, B, K, this.dtype), [B, K], this.dtype));
         const result = fn(...args);
@@ -456,6 +489,9 @@ export class FlowModel {
     return out;
   }
 }
+
+/** What `run` computes: one output row of a fixed width per input row (or per sample). */
+type Operation = "logProb" | "encode" | "decode" | "sample" | "sampleAndLogProb";
 
 /** Rows per compiled call: the next power of two ≥ n, at most `max` (few shapes, little padding). */
 function chunkFor(n: number, max: number): number {
