@@ -2,13 +2,11 @@
  * Atomic writes of output produced piece by piece (Node.js): the pieces go to a temporary file in
  * the target's directory as they come, so an output larger than one string (millions of CSV rows)
  * is never held whole; then fsync and rename over the target, as `writeFileAtomic` does for a
- * whole buffer. Until the rename the target is untouched: a failure (or an exception from the
+ * whole buffer (both through atomic.ts's replaceAtomically). Until the rename the target is untouched: a failure (or an exception from the
  * producer of the pieces) removes the temporary file and leaves any previous file as it was. A
  * replaced file keeps its permission bits.
  */
-import { open, rename, unlink } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
-import { existingMode, tempPathFor, type AtomicWriteOptions } from "./atomic.js";
+import { replaceAtomically, writeAllBytes, type AtomicWriteOptions } from "./atomic.js";
 
 /** A piece of output: text (written as UTF-8) or bytes. */
 export type OutputPiece = string | Uint8Array;
@@ -26,22 +24,12 @@ export async function writeStreamAtomic(
   pieces: Iterable<OutputPiece> | AsyncIterable<OutputPiece>,
   options: AtomicWriteOptions = {},
 ): Promise<number> {
-  const target = resolve(path);
-  const temp = tempPathFor(target);
-  const mode = await existingMode(target);
-  let renamed = false;
-  let total = 0;
-  try {
-    const handle = await open(temp, "wx", mode ?? 0o644);
-    try {
-      // open's mode is masked by the umask; a replaced file's bits are restored exactly
-      if (mode !== undefined) await handle.chmod(mode);
+  return replaceAtomically(
+    path,
+    async (handle) => {
+      let total = 0;
       const writeAll = async (bytes: Uint8Array): Promise<void> => {
-        let written = 0;
-        while (written < bytes.length) {
-          const { bytesWritten } = await handle.write(bytes, written, bytes.length - written);
-          written += bytesWritten;
-        }
+        await writeAllBytes(handle, bytes);
         total += bytes.length;
       };
       let text: string[] = [];
@@ -64,30 +52,8 @@ export async function writeStreamAtomic(
         }
       }
       await flushText();
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await options.beforeRename?.(temp);
-    await rename(temp, target);
-    renamed = true;
-    await syncDirectory(dirname(target));
-  } finally {
-    if (!renamed) await unlink(temp).catch(() => undefined);
-  }
-  return total;
-}
-
-/** Flushes a directory entry (the rename) to disk where the platform allows it (best effort). */
-async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const handle = await open(dir, "r");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // Windows and some file systems refuse fsync on directories; the rename itself is still atomic.
-  }
+      return total;
+    },
+    options,
+  );
 }

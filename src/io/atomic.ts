@@ -5,7 +5,7 @@
  * complete new one, never a partial file where a good one was. A replaced file keeps its
  * permission bits (a 0600 model stays 0600); a new one gets 0644 less the umask.
  */
-import { open, rename, stat, unlink } from "node:fs/promises";
+import { open, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import { provideFileWriter } from "./file-access.js";
@@ -27,21 +27,28 @@ export function tempPathFor(path: string): string {
  * previous content of `path` (if any) is untouched.
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | string, options: AtomicWriteOptions = {}): Promise<void> {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  await replaceAtomically(path, (handle) => writeAllBytes(handle, bytes), options);
+}
+
+/**
+ * The atomic-replace protocol shared by every writer: `fill` writes the content into a fresh
+ * temporary file beside `path` (created with the replaced file's mode, or 0644 less the umask),
+ * which is then fsynced and renamed over `path`, and the directory entry flushed. If `fill` or any
+ * step throws, the temporary file is removed and `path` is untouched. Resolves to `fill`'s value.
+ */
+export async function replaceAtomically<T>(path: string, fill: (handle: FileHandle) => Promise<T>, options: AtomicWriteOptions = {}): Promise<T> {
   const target = resolve(path);
   const temp = tempPathFor(target);
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   let renamed = false;
   const mode = await existingMode(target);
   try {
     const handle = await open(temp, "wx", mode ?? 0o644);
+    let value: T;
     try {
       // open's mode is masked by the umask; the replaced file's bits are restored exactly
       if (mode !== undefined) await handle.chmod(mode);
-      let written = 0;
-      while (written < bytes.length) {
-        const { bytesWritten } = await handle.write(bytes, written, bytes.length - written);
-        written += bytesWritten;
-      }
+      value = await fill(handle);
       await handle.sync();
     } finally {
       await handle.close();
@@ -50,8 +57,18 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
     await rename(temp, target);
     renamed = true;
     await syncDirectory(dirname(target));
+    return value;
   } finally {
     if (!renamed) await unlink(temp).catch(() => undefined);
+  }
+}
+
+/** Writes every byte (a write call may write fewer than asked). */
+export async function writeAllBytes(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, written, bytes.length - written);
+    written += bytesWritten;
   }
 }
 
