@@ -189,12 +189,7 @@ export class FlowModel {
 
   /** n samples x ~ p(x) (data units): n rows of D numbers. */
   sample(n: number, options: ModelSampleOptions = {}): number[][] {
-    if (!Number.isInteger(n) || n < 0) throw new ShapeError(`sample: expected a whole number of samples n ≥ 0, got ${n}`);
-    const seed = options.seed ?? this.sampleCalls;
-    this.sampleCalls++;
-    if (!Number.isInteger(seed)) throw new ShapeError(`sample: expected an integer seed, got ${seed}`);
-    const temperature = sampleTemperature(options, this._flow.base.kind);
-    const ctx = this.contextRows(options.context, n, "sample");
+    const { seed, temperature, ctx } = this.drawArguments(n, options, "sample");
     if (n === 0) return [];
     const values = this.run("sample", this._flow.bijector.forwardPass, undefined, n, ctx, this.dim, seed, temperature, options.onProgress);
     return toRows(this.unstandardize(values, n), n, this.dim);
@@ -208,12 +203,7 @@ export class FlowModel {
    * and `logProb` is still the model's (untempered) density of them. Same seed, same samples as `sample`.
    */
   sampleAndLogProb(n: number, options: ModelSampleOptions = {}): { x: number[][]; logProb: Float64Array } {
-    if (!Number.isInteger(n) || n < 0) throw new ShapeError(`sampleAndLogProb: expected a whole number of samples n ≥ 0, got ${n}`);
-    const seed = options.seed ?? this.sampleCalls;
-    this.sampleCalls++;
-    if (!Number.isInteger(seed)) throw new ShapeError(`sampleAndLogProb: expected an integer seed, got ${seed}`);
-    const temperature = sampleTemperature(options, this._flow.base.kind);
-    const ctx = this.contextRows(options.context, n, "sample");
+    const { seed, temperature, ctx } = this.drawArguments(n, options, "sampleAndLogProb");
     if (n === 0) return { x: [], logProb: new Float64Array(0) };
     const D = this.dim;
     const both = this.run("sampleAndLogProb", this._flow.bijector.forwardPass, undefined, n, ctx, D + 1, seed, temperature, options.onProgress);
@@ -225,6 +215,16 @@ export class FlowModel {
       logProb[i] = both[i * (D + 1) + D]! - shift;
     }
     return { x: toRows(this.unstandardize(x, n), n, D), logProb };
+  }
+
+  /** The checked arguments of a draw: its seed (the call count by default), temperature and context rows. */
+  private drawArguments(n: number, options: ModelSampleOptions, what: string): { seed: number; temperature: number; ctx: Float64Array | undefined } {
+    if (!Number.isInteger(n) || n < 0) throw new ShapeError(`${what}: expected a whole number of samples n ≥ 0, got ${n}`);
+    const seed = options.seed ?? this.sampleCalls;
+    this.sampleCalls++;
+    if (!Number.isInteger(seed)) throw new ShapeError(`${what}: expected an integer seed, got ${seed}`);
+    const temperature = sampleTemperature(options, this._flow.base.kind);
+    return { seed, temperature, ctx: this.contextRows(options.context, n, "sample") };
   }
 
   /** x → z: the normalising direction (the base-space code of every row). */
