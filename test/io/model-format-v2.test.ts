@@ -24,6 +24,7 @@ import { crc32 } from "../../src/io/crc32.js";
 import { decodeModelFile, encodeModelFile, sealModelFile, tensorsChecksum } from "../../src/io/model-format.js";
 import { FlowModel } from "../../src/model/model.js";
 import { loadModel } from "../../src/model/load.js";
+import { V1_CREATED_AT, v1ModelFileBytes } from "../support/v1-model-file.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "nflow-v2-"));
@@ -154,32 +155,12 @@ test("v2: the checksum is reproducible from the document: CRC-32 of the file wit
   assert.equal(crc32(new TextEncoder().encode("123456789")), 0xcbf43926);
 });
 
-/** The version 1 layout: tensors by in-memory path, tensorsCrc32 over the tensor bytes only. */
-function v1Bytes(model: FlowModel, withCrc = true): Uint8Array {
-  const host = treeToHost(model.params);
-  const tensors = Object.entries(host).map(([k, t]) => [k, { shape: t.shape, data: t.data }] as [string, { shape: number[]; data: Float32Array | Float64Array }]);
-  const metadata: Record<string, string> = {
-    format: "normalizing-flows-model",
-    formatVersion: "1",
-    libraryVersion: "0.1.0",
-    config: JSON.stringify(model.config),
-    dtype: model.dtype,
-    preprocessing: JSON.stringify(model.preprocessing),
-    context: JSON.stringify(model.contextInfo),
-    data: JSON.stringify(null),
-    training: JSON.stringify(null),
-    createdAt: "2026-01-02T03:04:05.000Z",
-  };
-  if (withCrc) metadata.tensorsCrc32 = tensorsChecksum(new Map(tensors.map(([k, t]) => [k, t.data])));
-  return encodeSafetensors(tensors, metadata);
-}
-
 test("v1 files still load, bit for bit, with a one-line warning that the metadata is not covered; saving again writes v2", async () => {
   const model = makeModel({ flow: "nice", dim: 4, layers: 4, hidden: [6] });
   const lp = model.logProb(X.map((r) => [...r, 0.25]));
   for (const withCrc of [true, false]) {
     const p = join(dir, `v1-${withCrc}.nflow`);
-    writeFileSync(p, v1Bytes(model, withCrc));
+    writeFileSync(p, v1ModelFileBytes(model, { withCrc }));
     const old = await loadModel(p);
     assert.equal(old.warnings.length, 1);
     assert.ok(!old.warnings[0]!.includes("\n"));
@@ -190,17 +171,17 @@ test("v1 files still load, bit for bit, with a one-line warning that the metadat
         : /model format version 1: no checksum covers this file; save it again/,
     );
     assert.ok(bits(old.logProb(X.map((r) => [...r, 0.25]))).equals(bits(lp)));
-    assert.equal(old.createdAt, "2026-01-02T03:04:05.000Z");
+    assert.equal(old.createdAt, V1_CREATED_AT);
     // upgraded by saving: v2, no warning, the same creation time
     const again = FlowModel.fromBytes(old.toBytes(), "again");
     assert.deepEqual(again.warnings, []);
-    assert.equal(again.createdAt, "2026-01-02T03:04:05.000Z");
+    assert.equal(again.createdAt, V1_CREATED_AT);
     assert.ok(bits(again.logProb(X.map((r) => [...r, 0.25]))).equals(bits(lp)));
     old.dispose();
     again.dispose();
   }
   // a damaged v1 tensor is still caught by its tensorsCrc32
-  const bytes = Buffer.from(v1Bytes(model));
+  const bytes = Buffer.from(v1ModelFileBytes(model));
   bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 0x10;
   const bad = join(dir, "v1-damaged.nflow");
   writeFileSync(bad, bytes);
@@ -211,7 +192,7 @@ test("v1 files still load, bit for bit, with a one-line warning that the metadat
 test("v1 warning reaches the CLI user as one stderr line, exit 0", () => {
   const model = makeModel({ flow: "maf", dim: 2, layers: 2, hidden: [4] });
   const p = join(dir, "v1-cli.nflow");
-  writeFileSync(p, v1Bytes(model));
+  writeFileSync(p, v1ModelFileBytes(model));
   model.dispose();
   const r = spawnSync(process.execPath, ["--import", import.meta.resolve("tsx"), join(root, "src/cli/main.ts"), "info", "--model", p], {
     cwd: dir,

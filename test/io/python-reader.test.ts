@@ -18,12 +18,12 @@ import { build } from "../../src/flows/build.js";
 import type { FlowConfig } from "../../src/flows/config.js";
 import { FlowModel } from "../../src/model/model.js";
 import { loadModel } from "../../src/model/load.js";
+import { v1ModelFileBytes } from "../support/v1-model-file.js";
 import { hostRng, keyFromSeed, normal } from "../../src/engine/random.js";
-import { mapTree, treeToHost } from "../../src/engine/tree.js";
+import { mapTree } from "../../src/engine/tree.js";
 import { np } from "../../src/engine/jax.js";
 import type { FloatDType } from "../../src/engine/dtype.js";
-import { encodeSafetensors } from "../../src/io/safetensors.js";
-import { tensorsChecksum, type ContextInfo, type StandardizationRecord } from "../../src/io/model-format.js";
+import type { ContextInfo, StandardizationRecord } from "../../src/io/model-format.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const reader = join(root, "python/nflow_reader.py");
@@ -309,26 +309,6 @@ const CASES: Case[] = [
   },
 ];
 
-/** Format 1 as the library wrote it: params by in-memory path, the CRC of the tensors only. */
-function writeV1(file: string, model: FlowModel, c: Case): void {
-  const host = treeToHost(model.params);
-  const tensors = Object.entries(host).map(([k, t]) => [k, { shape: t.shape, data: t.data }] as [string, { shape: number[]; data: Float32Array | Float64Array }]);
-  const metadata: Record<string, string> = {
-    format: "normalizing-flows-model",
-    formatVersion: "1",
-    libraryVersion: "0.1.0",
-    config: JSON.stringify(model.config),
-    dtype: model.config.dtype,
-    preprocessing: JSON.stringify(c.preprocessing ?? null),
-    context: JSON.stringify(c.contextInfo ?? null),
-    data: "null",
-    training: "null",
-    createdAt: "2026-01-01T00:00:00.000Z",
-    tensorsCrc32: tensorsChecksum(new Map(tensors.map(([k, t]) => [k, t.data]))),
-  };
-  writeFileSync(file, encodeSafetensors(tensors, metadata));
-}
-
 /** Saves a case's model with random params (format 2, and format 1 when `c.v1`): the file paths. */
 async function saveCase(c: Case): Promise<string[]> {
   const { flow, config, params } = randomParams(c.config, 100);
@@ -346,7 +326,7 @@ async function saveCase(c: Case): Promise<string[]> {
     await built.save(files[0]!);
     if (c.v1) {
       files.push(path(`${c.name}-v1.nflow`));
-      writeV1(files[1]!, built, c);
+      writeFileSync(files[1]!, v1ModelFileBytes(built));
     }
   } finally {
     built.dispose();
