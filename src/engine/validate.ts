@@ -5,7 +5,7 @@
  */
 import { jax, type Array } from "./jax.js";
 import { floatDTypeOf, type FloatDType } from "./dtype.js";
-import { ContextError, DTypeError, NonFiniteError, ShapeError } from "./errors.js";
+import { ConfigError, ContextError, DTypeError, NonFiniteError, ShapeError } from "./errors.js";
 
 /** Checks that x is [N, dim] (N ≥ 1). */
 export function checkBatch(x: Array, dim: number, what = "input"): void {
@@ -51,3 +51,31 @@ export function checkFinite(x: Array, what = "input"): void {
   }
 }
 
+
+/**
+ * Refuses a key of a config or options object that is not in `known` (a misspelt option must not
+ * silently fall back to its default): one ConfigError naming the key, the nearest known one (same
+ * letters in another case, or at most two edits away) and every known key.
+ */
+export function rejectUnknownKeys(obj: object, known: readonly string[], field: string, noun: "key" | "option" = "key"): void {
+  for (const key of Object.keys(obj)) {
+    if (known.includes(key)) continue;
+    const near = known.find((k) => k.toLowerCase() === key.toLowerCase() || editDistance(k, key) <= 2);
+    throw new ConfigError(`${field}: unknown ${noun} ${JSON.stringify(key)}${near ? ` (did you mean ${near}?)` : ""}; expected one of ${known.join(", ")}`);
+  }
+}
+
+/** Levenshtein distance (insertions, deletions, substitutions), one row at a time. */
+function editDistance(a: string, b: string): number {
+  const row = globalThis.Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return row[b.length]!;
+}

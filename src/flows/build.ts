@@ -30,6 +30,7 @@
  */
 import { ConfigError } from "../engine/errors.js";
 import { parseFloatDType, type FloatDType } from "../engine/dtype.js";
+import { rejectUnknownKeys } from "../engine/validate.js";
 import { ACTIVATIONS } from "../nn/activation.js";
 import type { Bijector } from "../bijectors/bijector.js";
 import { Chain } from "../bijectors/chain.js";
@@ -469,12 +470,6 @@ function asObject(v: unknown, field: string): Record<string, unknown> {
   if (typeof v !== "object" || v === null || Array.isArray(v))
     throw new ConfigError(`${field}: expected an object, got ${Array.isArray(v) ? "an array" : show(v)}`);
   return v as Record<string, unknown>;
-}
-
-function rejectUnknownKeys(c: Record<string, unknown>, known: readonly string[], field: string): void {
-  for (const key of Object.keys(c))
-    if (!known.includes(key))
-      throw new ConfigError(`${field}: unknown key ${JSON.stringify(key)}; expected one of ${known.join(", ")}`);
 }
 
 function oneOf<T extends string>(v: unknown, allowed: readonly T[], field: string): T {

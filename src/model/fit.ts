@@ -11,11 +11,12 @@
  */
 import { ConfigError, ContextError, NonFiniteError, ShapeError } from "../engine/errors.js";
 import { keyFromSeed } from "../engine/random.js";
+import { rejectUnknownKeys } from "../engine/validate.js";
 import { build } from "../flows/build.js";
 import type { FlowConfig } from "../flows/config.js";
 import { splitRows, type Rows } from "../data/split.js";
 import { applyStandardization, fitStandardization, logDetStandardization } from "../data/standardize.js";
-import { checkOptionKeys, TRAIN_OPTION_KEYS, trainFlow, type ProgressEvent, type TrainOptions, type TrainResult } from "../train/fit.js";
+import { TRAIN_OPTION_KEYS, trainFlow, type ProgressEvent, type TrainOptions, type TrainResult } from "../train/fit.js";
 import type { ContextInfo, DataInfo, StandardizationRecord, TrainingRecord } from "../io/model-format.js";
 import { FlowModel, flatRows, type ContextInput, type RowsInput } from "./model.js";
 
@@ -88,7 +89,7 @@ function summarizeHistory(result: TrainResult, shift: number, max = 200): Traini
  * has `stopReason: "diverged"` and a message saying what to try.
  */
 export async function fit(config: FitConfig, data: FitData, options: FitOptions = {}): Promise<FlowModel> {
-  checkOptionKeys(options, FIT_OPTION_KEYS, "fit");
+  rejectUnknownKeys(options, FIT_OPTION_KEYS, "fit", "option");
   // ---- the rows, validated at the boundary
   let x: Float64Array;
   let n: number;

@@ -19,6 +19,7 @@
 import { blockUntilReady, jit, np, valueAndGrad, type Array, type JsTree } from "../engine/jax.js";
 import { floatDTypeOf, fromValues, typedArrayFor, type FloatDType } from "../engine/dtype.js";
 import { ConfigError, ContextError, NonFiniteError, ShapeError } from "../engine/errors.js";
+import { rejectUnknownKeys } from "../engine/validate.js";
 import { hostRng } from "../engine/random.js";
 import { disposeTree, refTree, setPath, treeLeaves } from "../engine/tree.js";
 import type { Flow, FlowParams } from "../distributions/flow.js";
@@ -127,29 +128,6 @@ export const TRAIN_OPTION_KEYS = [
   "recordStepTimes", "onProgress", "signal", "microBatchSize", "dequantize", "divergence", "lossOffset",
 ] as const satisfies readonly (keyof TrainOptions)[];
 
-/** Throws a ConfigError naming the first key of `options` that is not in `known`. */
-export function checkOptionKeys(options: object, known: readonly string[], what: string): void {
-  for (const key of Object.keys(options)) {
-    if (known.includes(key)) continue;
-    const near = known.find((k) => k.toLowerCase() === key.toLowerCase() || editDistance(k, key) <= 2);
-    throw new ConfigError(`${what}: unknown option ${JSON.stringify(key)}${near ? ` (did you mean ${near}?)` : ""}; options: ${known.join(", ")}`);
-  }
-}
-
-function editDistance(a: string, b: string): number {
-  const row = globalThis.Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return row[b.length]!;
-}
-
 export type StopReason = "completed" | "early-stopped" | "diverged" | "aborted";
 
 export interface HistoryEntry {
@@ -204,7 +182,7 @@ export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData,
   const seed = o.seed ?? 0;
   const dtype = paramsDType(params);
   try {
-    checkOptionKeys(o, TRAIN_OPTION_KEYS, "train");
+    rejectUnknownKeys(o, TRAIN_OPTION_KEYS, "train", "option");
     if (o.dtype !== undefined && o.dtype !== dtype)
       throw new ConfigError(`train: dtype ${o.dtype} was requested but the params are ${dtype}`);
     checkData(flow, data, "data");
