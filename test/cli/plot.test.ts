@@ -2,7 +2,7 @@
 // projected layers for D = 3, and the one-line errors for pictures that cannot be drawn.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run } from "../../src/cli/commands/plot.js";
@@ -67,7 +67,7 @@ test("nflow plot draws a conditional model at --context, and asks for one withou
   const n = 800;
   const c = Float64Array.from({ length: n }, (_, i) => (i % 2 === 0 ? -1 : 1));
   const x = Float64Array.from({ length: 2 * n }, (_, k) => (k % 2 === 0 ? 3 * c[k >> 1]! : 0) + 0.3 * (u() + u() + u() - 1.5));
-  const model = await fit({ flow: "maf", layers: 2, hidden: [16] }, { x, n, dim: 2, context: c }, { steps: 150, lr: 3e-3, evalEvery: 50 });
+  const model = await fit({ flow: "maf", layers: 2, hidden: [16] }, { x, n, dim: 2, context: c }, { steps: 150, lr: 3e-3, evalEvery: 50, columns: ["x1", "x2"], contextColumns: ["c"] });
   const path = join(dir, "cond.nflow");
   await model.save(path);
   model.dispose();
@@ -81,6 +81,10 @@ test("nflow plot draws a conditional model at --context, and asks for one withou
   assert.deepEqual(again, left, "the same context draws the same picture");
   assert.notDeepEqual(left, right, "another context draws another density");
   for (const kind of ["samples", "layers"]) assert.equal(await run([kind, "--model", path, "--context", "1", "--out", join(dir, `c-${kind}.png`)]), 0);
+  // a table with the context column beside x: the model's stored context column is not drawn as x
+  const csv = join(dir, "cond.csv");
+  writeFileSync(csv, "x1,x2,c\n" + Array.from({ length: n }, (_, i) => `${x[2 * i]},${x[2 * i + 1]},${c[i]}`).join("\n") + "\n");
+  assert.equal(await run(["samples", "--model", path, "--context", "1", "--data", csv, "--out", join(dir, "c-data.png")]), 0);
   assert.equal(await run(["density", "--model", path, "--out", join(dir, "no-context.png")]), 2, "a conditional model needs --context");
   assert.equal(await run(["density", "--model", path, "--context", "1,2", "--out", join(dir, "two.png")]), 2, "K values, not more");
   assert.equal(await run(["density", "--model", m2, "--context", "1", "--out", join(dir, "uncond.png")]), 2, "an unconditional model takes no context");

@@ -74,7 +74,9 @@ export async function run(argv: string[]): Promise<number> {
         throw new UsageError(`density: a density picture needs a 2-D model, this one has D = ${D}; try 'nflow plot samples --dims ${(dims ?? [0, 1, 2]).join(",")}' for a pair plot`);
       let input: PictureInput = { factory: await nodeCanvasFactory(), model, seed: v.seed, n: v.n, ...(context ? { context } : {}) };
       if (v.data !== undefined) {
-        const data = resolveData(v.data, { n: Math.max(v.n, 2000), seed: v.seed + 1_000_003, part: "test" });
+        // a conditional model's table holds its context columns too: they are not x
+        const contextColumns = model.contextInfo?.columns ?? undefined;
+        const data = resolveData(v.data, { n: Math.max(v.n, 2000), seed: v.seed + 1_000_003, part: "test", ...(contextColumns ? { contextColumns } : {}) });
         if (data.dim !== D) throw new ShapeError(`--data ${v.data}: has ${data.dim} columns, the model has D = ${D}`);
         const label = data.toy ? `${data.source} (fresh samples)` : context ? `${data.source} (rows of every context)` : data.source;
         input = { ...input, data: data.x, dataLabel: label, ...(data.toy ? { toy: data.toy } : {}) };
