@@ -9,11 +9,11 @@
  * fixed-size chunks (a power of two up to `chunkSize`, the last chunk padded with a copy of a real
  * row) through cached jitted functions, so a few compiled shapes serve every input size.
  */
-import { jit, np, type Array } from "../engine/jax.js";
+import { defaultDevice, jit, np, type Array } from "../engine/jax.js";
 import { fromValues, type FloatDType } from "../engine/dtype.js";
 import { ContextError, FlowError, NonFiniteError, ShapeError } from "../engine/errors.js";
 import { keyFromSeed, splitKey, type Key } from "../engine/random.js";
-import { countParams, disposeTree, getPath, refTree } from "../engine/tree.js";
+import { countParams, disposeTree, getPath, mapTree, refTree, treeLeaves } from "../engine/tree.js";
 import type { Flow, FlowParams } from "../distributions/flow.js";
 import { describe, type NormalizedFlowConfig } from "../flows/build.js";
 import { applyStandardization, invertStandardization, logDetStandardization } from "../data/standardize.js";
@@ -176,23 +176,27 @@ export class FlowModel {
     return this._params;
   }
 
-  /** log p(x) of every row, in nats, in the data's units (standardisation included): shape [N]. */
+  /**
+   * log p(x) of every row, in nats, in the data's units (standardisation included): shape [N].
+   * Reads synchronously (wasm and cpu devices); on WebGPU use `logProbAsync`.
+   */
   logProb(x: RowsInput, context?: ContextInput): Float64Array {
-    const rows = this.rows(x, "x");
-    const ctx = this.contextRows(context, rows.n, "logProb");
-    const out = this.run("logProb", this._flow.bijector.inversePass, this.standardize(rows.values, rows.n, "x"), rows.n, ctx, 1);
-    const shift = this.logScaleSum();
-    const lp = new Float64Array(rows.n);
-    for (let i = 0; i < rows.n; i++) lp[i] = out[i]! - shift;
-    return lp;
+    return this.readSync(this.logProbReads(x, context), "logProb");
   }
 
-  /** n samples x ~ p(x) (data units): n rows of D numbers. */
+  /** `logProb` with asynchronous reads: works on every device, WebGPU included; the same numbers. */
+  logProbAsync(x: RowsInput, context?: ContextInput): Promise<Float64Array> {
+    return readAsync(this.logProbReads(x, context));
+  }
+
+  /** n samples x ~ p(x) (data units): n rows of D numbers. Synchronous reads; on WebGPU use `sampleAsync`. */
   sample(n: number, options: ModelSampleOptions = {}): number[][] {
-    const { seed, temperature, ctx } = this.drawArguments(n, options, "sample");
-    if (n === 0) return [];
-    const values = this.run("sample", this._flow.bijector.forwardPass, undefined, n, ctx, this.dim, seed, temperature, options.onProgress);
-    return toRows(this.unstandardize(values, n), n, this.dim);
+    return this.readSync(this.sampleReads(n, options), "sample");
+  }
+
+  /** `sample` with asynchronous reads (every device). The seed is taken when called, as for `sample`. */
+  sampleAsync(n: number, options: ModelSampleOptions = {}): Promise<number[][]> {
+    return readAsync(this.sampleReads(n, options));
   }
 
   /**
@@ -201,12 +205,87 @@ export class FlowModel {
    * For an IAF (parallel sampling, sequential density) this is the cheap way to the log-density of
    * its own samples, as variational inference needs. With a temperature the samples are tempered
    * and `logProb` is still the model's (untempered) density of them. Same seed, same samples as `sample`.
+   * Synchronous reads; on WebGPU use `sampleAndLogProbAsync`.
    */
   sampleAndLogProb(n: number, options: ModelSampleOptions = {}): { x: number[][]; logProb: Float64Array } {
+    return this.readSync(this.sampleAndLogProbReads(n, options), "sampleAndLogProb");
+  }
+
+  /** `sampleAndLogProb` with asynchronous reads (every device). */
+  sampleAndLogProbAsync(n: number, options: ModelSampleOptions = {}): Promise<{ x: number[][]; logProb: Float64Array }> {
+    return readAsync(this.sampleAndLogProbReads(n, options));
+  }
+
+  /** x → z: the normalising direction (the base-space code of every row). Synchronous reads; on WebGPU use `encodeAsync`. */
+  encode(x: RowsInput, context?: ContextInput): number[][] {
+    return this.readSync(this.encodeReads(x, context), "encode");
+  }
+
+  /** `encode` with asynchronous reads (every device). */
+  encodeAsync(x: RowsInput, context?: ContextInput): Promise<number[][]> {
+    return readAsync(this.encodeReads(x, context));
+  }
+
+  /** z → x: the generative direction (data units). Synchronous reads; on WebGPU use `decodeAsync`. */
+  decode(z: RowsInput, context?: ContextInput): number[][] {
+    return this.readSync(this.decodeReads(z, context), "decode");
+  }
+
+  /** `decode` with asynchronous reads (every device). */
+  decodeAsync(z: RowsInput, context?: ContextInput): Promise<number[][]> {
+    return readAsync(this.decodeReads(z, context));
+  }
+
+  /**
+   * The flow layer by layer in the generative direction: z(0) = z, z(1), …, z(L) (each N×D, in the
+   * flow's own space), followed, when the model standardises its data, by x in data units. For
+   * pictures of what every layer does. Synchronous reads; on WebGPU use `forwardLayersAsync`.
+   */
+  forwardLayers(z: RowsInput, context?: ContextInput): number[][][] {
+    return this.readSync(this.layersReads("forward", z, context), "forwardLayers");
+  }
+
+  /** `forwardLayers` with asynchronous reads (every device). */
+  forwardLayersAsync(z: RowsInput, context?: ContextInput): Promise<number[][][]> {
+    return readAsync(this.layersReads("forward", z, context));
+  }
+
+  /**
+   * The flow layer by layer in the normalising direction, the reverse of `forwardLayers`: x in
+   * data units (when the model standardises its data), then z(L) = x̃, z(L−1), …, z(0) = g(x).
+   * Synchronous reads; on WebGPU use `inverseLayersAsync`.
+   */
+  inverseLayers(x: RowsInput, context?: ContextInput): number[][][] {
+    return this.readSync(this.layersReads("inverse", x, context), "inverseLayers");
+  }
+
+  /** `inverseLayers` with asynchronous reads (every device). */
+  inverseLayersAsync(x: RowsInput, context?: ContextInput): Promise<number[][][]> {
+    return readAsync(this.layersReads("inverse", x, context));
+  }
+
+  private *logProbReads(x: RowsInput, context: ContextInput | undefined): Reads<Float64Array> {
+    const rows = this.rows(x, "x");
+    const ctx = this.contextRows(context, rows.n, "logProb");
+    const out = yield* this.run("logProb", this._flow.bijector.inversePass, this.standardize(rows.values, rows.n, "x"), rows.n, ctx, 1);
+    const shift = this.logScaleSum();
+    const lp = new Float64Array(rows.n);
+    for (let i = 0; i < rows.n; i++) lp[i] = out[i]! - shift;
+    return lp;
+  }
+
+  private *sampleReads(n: number, options: ModelSampleOptions): Reads<number[][]> {
+    const { seed, temperature, ctx } = this.drawArguments(n, options, "sample");
+    if (n === 0) return [];
+    const values = yield* this.run("sample", this._flow.bijector.forwardPass, undefined, n, ctx, this.dim, seed, temperature, options.onProgress);
+    return toRows(this.unstandardize(values, n), n, this.dim);
+  }
+
+  private *sampleAndLogProbReads(n: number, options: ModelSampleOptions): Reads<{ x: number[][]; logProb: Float64Array }> {
     const { seed, temperature, ctx } = this.drawArguments(n, options, "sampleAndLogProb");
     if (n === 0) return { x: [], logProb: new Float64Array(0) };
     const D = this.dim;
-    const both = this.run("sampleAndLogProb", this._flow.bijector.forwardPass, undefined, n, ctx, D + 1, seed, temperature, options.onProgress);
+    const both = yield* this.run("sampleAndLogProb", this._flow.bijector.forwardPass, undefined, n, ctx, D + 1, seed, temperature, options.onProgress);
     const x = new Float64Array(n * D);
     const logProb = new Float64Array(n);
     const shift = this.logScaleSum();
@@ -227,42 +306,80 @@ export class FlowModel {
     return { seed, temperature, ctx: this.contextRows(options.context, n, "sample") };
   }
 
-  /** x → z: the normalising direction (the base-space code of every row). */
-  encode(x: RowsInput, context?: ContextInput): number[][] {
+  private *encodeReads(x: RowsInput, context: ContextInput | undefined): Reads<number[][]> {
     const rows = this.rows(x, "x");
     const ctx = this.contextRows(context, rows.n, "encode");
-    const z = this.run("encode", this._flow.bijector.inversePass, this.standardize(rows.values, rows.n, "x"), rows.n, ctx, this.dim);
+    const z = yield* this.run("encode", this._flow.bijector.inversePass, this.standardize(rows.values, rows.n, "x"), rows.n, ctx, this.dim);
     return toRows(z, rows.n, this.dim);
   }
 
-  /** z → x: the generative direction (data units). */
-  decode(z: RowsInput, context?: ContextInput): number[][] {
+  private *decodeReads(z: RowsInput, context: ContextInput | undefined): Reads<number[][]> {
     const rows = this.rows(z, "z");
     checkRange(rows.values, this.dim, this.dtype, "z", false);
     const ctx = this.contextRows(context, rows.n, "decode");
-    const x = this.run("decode", this._flow.bijector.forwardPass, rows.values, rows.n, ctx, this.dim);
+    const x = yield* this.run("decode", this._flow.bijector.forwardPass, rows.values, rows.n, ctx, this.dim);
     return toRows(this.unstandardize(x, rows.n), rows.n, this.dim);
   }
 
-  /**
-   * The flow layer by layer in the generative direction: z(0) = z, z(1), …, z(L) (each N×D, in the
-   * flow's own space), followed, when the model standardises its data, by x in data units. For
-   * pictures of what every layer does.
-   */
-  forwardLayers(z: RowsInput, context?: ContextInput): number[][][] {
-    const rows = this.rows(z, "z");
-    const ctx = this.contextRows(context, rows.n, "forwardLayers");
+  /** Every stage of one direction, eagerly (one pass, every intermediate read back). */
+  private *layersReads(direction: "forward" | "inverse", input: RowsInput, context: ContextInput | undefined): Reads<number[][][]> {
+    const where = direction === "forward" ? "forwardLayers" : "inverseLayers";
+    const rows = this.rows(input, direction === "forward" ? "z" : "x");
+    const ctx = this.contextRows(context, rows.n, where);
+    const values = direction === "forward" ? rows.values : this.standardize(rows.values, rows.n, "x");
     const params = this.params;
-    const zArr = fromValues(rows.values, [rows.n, this.dim], this.dtype);
+    const inArr = fromValues(values, [rows.n, this.dim], this.dtype);
     const cArr = ctx ? fromValues(ctx, [rows.n, this.contextDim], this.dtype) : undefined;
-    const r = this._flow.forward(refTree(params), zArr, cArr, { intermediates: true });
-    const layers = (r.intermediates ?? []).map((a) => toRows(Float64Array.from(a.dataSync() as Float32Array | Float64Array), rows.n, this.dim));
-    const y = Float64Array.from(r.y.dataSync() as Float32Array | Float64Array);
+    const r = this._flow[direction](refTree(params), inArr, cArr, { intermediates: true });
     r.logDet.dispose();
     if (r.state) for (const v of Object.values(r.state)) v.dispose();
-    if (layers.length === 0) layers.push(toRows(rows.values, rows.n, this.dim), toRows(y, rows.n, this.dim));
-    if (this.preprocessing) layers.push(toRows(this.unstandardize(y, rows.n), rows.n, this.dim));
+    const toRead = [...(r.intermediates ?? []), r.y];
+    const read: Float64Array[] = [];
+    try {
+      while (toRead.length > 0) read.push(Float64Array.from(yield toRead.shift()!));
+    } finally {
+      for (const a of toRead) a.dispose();
+    }
+    const y = read.pop()!;
+    const layers = read.map((v) => toRows(v, rows.n, this.dim));
+    if (layers.length === 0) layers.push(toRows(values, rows.n, this.dim), toRows(y, rows.n, this.dim));
+    if (direction === "forward") {
+      if (this.preprocessing) layers.push(toRows(this.unstandardize(y, rows.n), rows.n, this.dim));
+      return layers;
+    }
+    // the inverse pass listed x̃ = z(L) first: prepend x in data units when it differs
+    if (this.preprocessing) layers.unshift(toRows(rows.values, rows.n, this.dim));
     return layers;
+  }
+
+  /** Refuses a synchronous read on a device that only reads asynchronously, naming the async form. */
+  private checkSyncReads(what: string): void {
+    const leaf = this._params ? treeLeaves(this._params)[0] : undefined;
+    for (const device of [defaultDevice(), leaf?.device]) {
+      if (device !== undefined && device !== "wasm" && device !== "cpu")
+        throw new FlowError(`${what}: the ${device} device cannot read results synchronously; use await model.${what}Async(…) (the same numbers)`);
+    }
+  }
+
+  /**
+   * Drives a computation with synchronous reads, after checking that the device allows them:
+   * WebGPU (and WebGL) read only asynchronously — a sync read there returned zeros and lost the
+   * device (docs/reference/ENGINE-NOTES.md) — so the sync form refuses with the async form's name.
+   */
+  private readSync<T>(reads: Reads<T>, what: string): T {
+    this.checkSyncReads(what);
+    let r = reads.next();
+    while (!r.done) {
+      let values: ArrayLike<number>;
+      try {
+        values = r.value.dataSync() as Float32Array | Float64Array;
+      } catch (e) {
+        r = reads.throw(e);
+        continue;
+      }
+      r = reads.next(values);
+    }
+    return r.value;
   }
 
   /**
@@ -274,7 +391,7 @@ export class FlowModel {
   async save(path: string): Promise<void> {
     const write = fileWriter();
     if (!write) throw new FlowError(NO_FILE_ACCESS);
-    await write(path, this.toBytes());
+    await write(path, await this.toBytesAsync());
   }
 
   /**
@@ -283,7 +400,24 @@ export class FlowModel {
    * one-line ConfigError: its file could never be loaded. A loaded model keeps its `createdAt`.
    */
   toBytes(): Uint8Array {
+    this.checkSyncReads("toBytes");
     return encodeModelFile(this.record(), this.params, this._flow);
+  }
+
+  /**
+   * `toBytes` with asynchronous reads (every device, WebGPU included): the params are read back
+   * with `data()` onto the cpu device, then encoded exactly as `toBytes` encodes them.
+   */
+  async toBytesAsync(): Promise<Uint8Array> {
+    const params = this.params;
+    const values = await Promise.all(treeLeaves(params).map((leaf) => leaf.ref.data()));
+    let i = 0;
+    const host = mapTree(params, (leaf) => np.array(values[i++] as Float32Array | Float64Array, { shape: leaf.shape, dtype: leaf.dtype, device: "cpu" }));
+    try {
+      return encodeModelFile(this.record(), host, this._flow);
+    } finally {
+      disposeTree(host);
+    }
   }
 
   /** Decodes model file bytes (a browser upload, a fetch) as a FlowModel; `source` names it in errors. */
@@ -440,7 +574,7 @@ export class FlowModel {
    * Runs an operation over n rows in chunks of B (a power of two ≤ chunkSize). `input` is the
    * flat float64 batch (undefined for sampling), `width` the output values per row.
    */
-  private run(
+  private *run(
     op: Operation,
     pass: "parallel" | "sequential",
     input: Float64Array | undefined,
@@ -450,7 +584,7 @@ export class FlowModel {
     seed = 0,
     temperature = 1,
     onProgress?: (done: number, total: number) => void,
-  ): Float64Array {
+  ): Reads<Float64Array> {
     const params = this.params;
     const out = new Float64Array(n * width);
     if (n === 0) return out;
@@ -462,7 +596,11 @@ export class FlowModel {
     const keys: Key[] | undefined = sampling ? (chunks === 1 ? [keyFromSeed(seed)] : splitKey(keyFromSeed(seed), chunks)) : undefined;
     const fn = this.fn(op, pass, B, temperature);
     const traced = this.traced(pass);
-    const loop = (): void => {
+    // eager sequential passes: every chunk runs D passes through each of the `layers` sequential layers (a MAF's)
+    const total = chunks * D * this.config.layers;
+    let done = 0;
+    const listener = onProgress && !traced ? (passes: number) => onProgress(Math.min((done += passes), total), total) : undefined;
+    try {
       for (let c = 0; c < chunks; c++) {
         const start = c * B;
         const m = Math.min(B, n - start);
@@ -470,24 +608,40 @@ export class FlowModel {
         if (sampling) keys![c] = undefined as unknown as Key;
         const args: Array[] = [refTree(params) as unknown as Array, first];
         if (K > 0) args.push(fromValues(padRows(context!, start, m, B, K, this.dtype), [B, K], this.dtype));
-        const result = fn(...args);
-        const values = result.dataSync() as Float32Array | Float64Array;
+        const result = listener ? withPassListener(listener, () => fn(...args)) : fn(...args);
+        const values: ArrayLike<number> = yield result;
         for (let i = 0; i < m * width; i++) out[start * width + i] = values[i]!;
         if (traced) onProgress?.(c + 1, chunks);
       }
-    };
-    try {
-      if (onProgress && !traced) {
-        // eager sequential passes: every chunk runs D passes through each of the `layers` sequential layers (a MAF's)
-        const total = chunks * D * this.config.layers;
-        let done = 0;
-        withPassListener((passes) => onProgress(Math.min((done += passes), total), total), loop);
-      } else loop();
     } finally {
       keys?.forEach((k) => k?.dispose());
     }
     return out;
   }
+}
+
+/**
+ * A computation of the model written once for both kinds of read: it yields each array whose
+ * values it needs (the array is consumed by the read) and receives them; the driver reads with
+ * `dataSync()` (FlowModel.readSync) or `await data()` (readAsync), so the sync and async forms run
+ * the same kernels and give the same bits.
+ */
+type Reads<T> = Generator<Array, T, ArrayLike<number>>;
+
+/** Drives a computation with asynchronous reads (`await array.data()`), which every device supports. */
+async function readAsync<T>(reads: Reads<T>): Promise<T> {
+  let r = reads.next();
+  while (!r.done) {
+    let values: ArrayLike<number>;
+    try {
+      values = (await r.value.data()) as Float32Array | Float64Array;
+    } catch (e) {
+      r = reads.throw(e);
+      continue;
+    }
+    r = reads.next(values);
+  }
+  return r.value;
 }
 
 /** What `run` computes: one output row of a fixed width per input row (or per sample). */
