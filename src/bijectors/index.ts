@@ -1,6 +1,7 @@
 export type { ElementwiseTransformer, TransformerResult } from "./transformers/transformer.js";
 export { AffineTransformer, type AffineTransformerOptions } from "./transformers/affine.js";
 export { AdditiveTransformer } from "./transformers/additive.js";
+export { SplineTransformer, DEFAULT_SPLINE_BINS, DEFAULT_SPLINE_BOUND, MAX_SPLINE_BINS, type SplineTransformerOptions } from "./transformers/spline.js";
 export { couplingMask, checkerboardMask, channelMask, validateMask, maskIndices, type CouplingMaskKind } from "./masks.js";
 export { Coupling, type CouplingParams, type CouplingOptions } from "./coupling.js";
 export { CouplingStack, type CouplingStackParams } from "./coupling-stack.js";
