@@ -25,7 +25,7 @@
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { jit, setDebug, valueAndGrad, type Array, type JsTree } from "../src/engine/jax.js";
+import type { Array } from "../src/engine/jax.js";
 import { fromValues } from "../src/engine/dtype.js";
 import { keyFromSeed } from "../src/engine/random.js";
 import { countParams, disposeTree, refTree, treeLeaves } from "../src/engine/tree.js";
@@ -35,7 +35,8 @@ import { AffineCoupling } from "../src/bijectors/affine-coupling.js";
 import { couplingMask } from "../src/bijectors/masks.js";
 import { Flow, type FlowParams } from "../src/distributions/flow.js";
 import { StandardNormal } from "../src/distributions/standard-normal.js";
-import { adamInit, adamUpdate, type AdamState } from "../src/train/adam.js";
+import { adamInit, type AdamState } from "../src/train/adam.js";
+import { bareStep, countKernels } from "./kernels.js";
 import { trainFlow } from "../src/train/fit.js";
 import { sampleToy } from "../src/data/toys.js";
 
@@ -94,37 +95,6 @@ const round = (x: number, d = 3): number => Number(x.toFixed(d));
 
 type State = { params: FlowParams; adam: AdamState };
 type StepFn = ((s: State, lr: Array, x: Array) => [Array, State]) & { dispose(): void };
-
-/** The bare jitted step of a flow. */
-function bareStep(flow: Flow): StepFn {
-  const body = (s: State, lr: Array, x: Array): [Array, State] => {
-    const lossOf = (p: FlowParams): Array => flow.logProb(p, x).mean().neg();
-    const [loss, grads] = valueAndGrad(lossOf)(refTree(s.params));
-    const u = adamUpdate(s.params, grads as FlowParams, s.adam, { lr });
-    return [loss, { params: u.params, adam: u.state }];
-  };
-  return jit(body as unknown as (...a: any[]) => JsTree<Array>) as unknown as StepFn;
-}
-
-/** Counts kernel launches of a jitted call by capturing jax-js's debug print of the compiled program. */
-function countKernels(run: () => void): number {
-  const info = console.info;
-  let text = "";
-  console.info = (...m: unknown[]) => {
-    text += m.map(String).join(" ") + "\n";
-  };
-  setDebug(4);
-  try {
-    run();
-  } finally {
-    setDebug(0);
-    console.info = info;
-  }
-  // one "execute (...)" line per kernel or routine launch, in the last (outermost) program printed
-  const programs = text.split("device = ");
-  const last = programs.at(-1) ?? "";
-  return (last.match(/execute \(/g) ?? []).length;
-}
 
 interface Bare {
   flow: Flow;
