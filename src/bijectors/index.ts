@@ -7,6 +7,7 @@ export { Coupling, type CouplingParams, type CouplingOptions } from "./coupling.
 export { CouplingStack, type CouplingStackParams } from "./coupling-stack.js";
 export { AffineCoupling, type AffineCouplingOptions } from "./affine-coupling.js";
 export { AdditiveCoupling, type AdditiveCouplingOptions } from "./additive-coupling.js";
+export { SplineCoupling, type SplineCouplingOptions } from "./spline-coupling.js";
 export { Autoregressive, PASSES_PER_CALL, withPassListener, type AutoregressiveParams, type AutoregressiveOptions, type PassListener } from "./autoregressive.js";
 export { MaskedAutoregressive } from "./masked-autoregressive.js";
 export { InverseAutoregressive } from "./inverse-autoregressive.js";

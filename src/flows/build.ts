@@ -39,6 +39,11 @@ import { CouplingStack } from "../bijectors/coupling-stack.js";
 import { couplingMask } from "../bijectors/masks.js";
 import { AdditiveCoupling } from "../bijectors/additive-coupling.js";
 import { AffineCoupling } from "../bijectors/affine-coupling.js";
+import { SplineCoupling } from "../bijectors/spline-coupling.js";
+import { AdditiveTransformer } from "../bijectors/transformers/additive.js";
+import { AffineTransformer } from "../bijectors/transformers/affine.js";
+import { DEFAULT_SPLINE_BINS, DEFAULT_SPLINE_BOUND, MAX_SPLINE_BINS, SplineTransformer } from "../bijectors/transformers/spline.js";
+import type { ElementwiseTransformer } from "../bijectors/transformers/transformer.js";
 import { MaskedAutoregressive } from "../bijectors/masked-autoregressive.js";
 import { InverseAutoregressive } from "../bijectors/inverse-autoregressive.js";
 import { Permutation } from "../bijectors/permutation.js";
@@ -61,16 +66,25 @@ import { UniformBox } from "../distributions/uniform-box.js";
 import { Flow } from "../distributions/flow.js";
 import {
   FLOW_KINDS,
+  TRANSFORMER_KINDS,
   type BaseConfig,
   type ConditionerKind,
   type FlowConfig,
   type FlowKind,
   type MaskKind,
   type PermutationKind,
+  type TransformerKind,
 } from "./config.js";
 
+/**
+ * Keys a normalised config holds only where they matter (FlowConfig.transformer: the family's
+ * default transformer leaves all three out), so that configs from before they existed normalise,
+ * and are stored, byte for byte as before.
+ */
+type SometimesKeys = "transformer" | "bins" | "bound";
+
 /** A config with every default filled in: what a model file stores and what `build` uses. */
-export type NormalizedFlowConfig = Required<FlowConfig>;
+export type NormalizedFlowConfig = Required<Omit<FlowConfig, SometimesKeys>> & Pick<FlowConfig, SometimesKeys>;
 
 /** What `build` returns: the flow and the normalised config it was built from. */
 export interface BuiltFlow {
@@ -90,6 +104,9 @@ const CONFIG_KEYS: readonly (keyof FlowConfig)[] = [
   "base",
   "contextDim",
   "scaleBound",
+  "transformer",
+  "bins",
+  "bound",
   "rescale",
   "seed",
   "dtype",
@@ -154,10 +171,11 @@ export function normalizeConfig(config: unknown): NormalizedFlowConfig {
   const logitDefault = image === null ? null : flow === "realnvp" ? 0.05 : flow === "nice" ? null : 1e-6;
   const logit = c.logit === undefined ? logitDefault : c.logit === null ? null : logitAlpha(c.logit);
   const scaleBound = c.scaleBound === undefined ? DEFAULT_SCALE_BOUND : positiveNumber(c.scaleBound, "scaleBound");
+  const transformerFields = transformerConfig(c, flow, multiScale);
   const rescale = c.rescale === undefined ? flow === "nice" : boolean(c.rescale, "rescale");
   const seed = c.seed === undefined ? 0 : integer(c.seed, "seed", 0, 0xffffffff);
   const dtype = c.dtype === undefined ? "float32" : parseFloatDType(c.dtype, "dtype");
-  checkParameterEstimate({ dim, layers, hidden, contextDim, base, conditioner, scales, image, dtype, permutation });
+  checkParameterEstimate({ dim, layers, hidden, contextDim, base, conditioner, scales, image, dtype, permutation, ...transformerFields });
   return {
     flow,
     dim,
@@ -170,6 +188,7 @@ export function normalizeConfig(config: unknown): NormalizedFlowConfig {
     base,
     contextDim,
     scaleBound,
+    ...transformerFields,
     rescale,
     seed,
     dtype,
@@ -178,6 +197,46 @@ export function normalizeConfig(config: unknown): NormalizedFlowConfig {
     conditioner,
     scales,
   };
+}
+
+/** The transformer a family uses when the config names none: additive for nice, affine otherwise. */
+export function defaultTransformer(flow: FlowKind): TransformerKind {
+  return flow === "nice" ? "additive" : "affine";
+}
+
+/**
+ * The transformer fields of a normalised config: none for the family's default transformer (bins
+ * and bound kept if given, validated), all three for a spline (defaults filled in).
+ */
+function transformerConfig(c: Record<string, unknown>, flow: FlowKind, multiScale: boolean): Pick<FlowConfig, "transformer" | "bins" | "bound"> {
+  const transformer = c.transformer === undefined ? defaultTransformer(flow) : oneOf(c.transformer, TRANSFORMER_KINDS, "transformer");
+  if (multiScale && transformer !== "affine")
+    throw new ConfigError(`transformer: an image realnvp (multi-scale, conv conditioners) has affine couplings only, got ${JSON.stringify(transformer)}; use flow "maf" or "nice" for a ${transformer} transformer on images`);
+  const bins = c.bins === undefined ? undefined : integer(c.bins, "bins", 2, MAX_SPLINE_BINS);
+  const bound = c.bound === undefined ? undefined : positiveNumber(c.bound, "bound");
+  if (transformer === "spline") return { transformer, bins: bins ?? DEFAULT_SPLINE_BINS, bound: bound ?? DEFAULT_SPLINE_BOUND };
+  return {
+    ...(transformer !== defaultTransformer(flow) ? { transformer } : {}),
+    ...(bins !== undefined ? { bins } : {}),
+    ...(bound !== undefined ? { bound } : {}),
+  };
+}
+
+/** The elementwise transformer of a normalised config's coupling or autoregressive layers. */
+export function buildTransformer(c: NormalizedFlowConfig): ElementwiseTransformer {
+  switch (c.transformer ?? defaultTransformer(c.flow)) {
+    case "affine":
+      return new AffineTransformer({ scaleBound: c.scaleBound });
+    case "additive":
+      return new AdditiveTransformer();
+    case "spline":
+      return new SplineTransformer({ bins: c.bins, bound: c.bound });
+  }
+}
+
+/** Parameters θ per transformed dimension of a normalised config's transformer (spline: 3K − 1). */
+function transformerParamCount(c: { transformer?: TransformerKind; bins?: number }): number {
+  return c.transformer === "spline" ? 3 * (c.bins ?? DEFAULT_SPLINE_BINS) - 1 : 2;
 }
 
 /** Largest data or context dimension of a config (2^26, as for images). */
@@ -204,13 +263,15 @@ export function estimateTrainingBytes(c: Parameters<typeof estimateParameterCoun
 
 /**
  * An upper estimate of a config's parameter count from the config alone (no flow is built, nothing
- * is allocated): every conditioner counted as an MLP from dim + K inputs to 2·dim outputs (a
- * coupling reads and writes half of that), resnet conditioners as their 3×3 convolutions at the
+ * is allocated): every conditioner counted as an MLP from dim + K inputs to P·dim outputs, P = 2
+ * for affine and additive, 3·bins − 1 for a spline (a coupling reads and writes half of that), resnet conditioners as their 3×3 convolutions at the
  * widest channel count, plus the base's networks.
  */
 export function estimateParameterCount(c: {
   dim: number;
   permutation?: PermutationKind;
+  transformer?: TransformerKind;
+  bins?: number;
   layers: number;
   hidden: readonly number[];
   contextDim: number;
@@ -228,7 +289,8 @@ export function estimateParameterCount(c: {
     perLayer = c.hidden.length * 2 * (9 * h * h + h) + 9 * h * (channels + 1) + 9 * h * 2 * channels + 4 * channels;
     count = (2 * c.layers + 1) * c.scales;
   } else {
-    perLayer = mlp([c.dim + c.contextDim, ...c.hidden, 2 * c.dim]) + 2 * c.dim;
+    const P = transformerParamCount(c);
+    perLayer = mlp([c.dim + c.contextDim, ...c.hidden, P * c.dim]) + P * c.dim;
     if (c.permutation === "lu") perLayer += 2 * c.dim * c.dim + 2 * c.dim; // lower, upper [D, D], logDiag, bias
   }
   let base = 2 * c.dim;
@@ -384,16 +446,20 @@ function vectorLayers(c: NormalizedFlowConfig): Bijector[] {
   // Images: parities counted from the data side (the first layer the data meets is unflipped), as
   // in the NICE and RealNVP papers; vectors keep the forward-order count of the earlier releases.
   const flip = (l: number): boolean => c.permutation === "none" && (c.image !== null ? c.layers - 1 - l : l) % 2 === 1;
+  const transformer = c.transformer ?? defaultTransformer(c.flow);
   const main = (l: number): Bijector => {
     switch (c.flow) {
       case "nice":
-        return new AdditiveCoupling({ ...common, mask: couplingMask(D, c.mask, flip(l)) });
-      case "realnvp":
-        return new AffineCoupling({ ...common, mask: couplingMask(D, c.mask, flip(l)), scaleBound: c.scaleBound });
+      case "realnvp": {
+        const mask = couplingMask(D, c.mask, flip(l));
+        if (transformer === "additive") return new AdditiveCoupling({ ...common, mask });
+        if (transformer === "spline") return new SplineCoupling({ ...common, mask, bins: c.bins, bound: c.bound });
+        return new AffineCoupling({ ...common, mask, scaleBound: c.scaleBound });
+      }
       case "maf":
-        return new MaskedAutoregressive({ ...common, scaleBound: c.scaleBound });
+        return new MaskedAutoregressive({ ...common, transformer: buildTransformer(c) });
       case "iaf":
-        return new InverseAutoregressive({ ...common, scaleBound: c.scaleBound });
+        return new InverseAutoregressive({ ...common, transformer: buildTransformer(c) });
     }
   };
   const out: Bijector[] = [];
@@ -422,10 +488,14 @@ function vectorLayers(c: NormalizedFlowConfig): Bijector[] {
 export function describe(config: FlowConfig | NormalizedFlowConfig): string {
   const c = normalizeConfig(config);
   const { flow } = build(c);
-  const kind = { nice: "additive-coupling", realnvp: "affine-coupling", maf: "masked-autoregressive", iaf: "inverse-autoregressive" }[c.flow];
+  const transformer = c.transformer ?? defaultTransformer(c.flow);
+  const coupling = c.flow === "nice" || c.flow === "realnvp";
+  const kind = coupling ? `${transformer}-coupling` : c.flow === "maf" ? "masked-autoregressive" : "inverse-autoregressive";
   const details = [`hidden [${c.hidden.join(", ")}]`, c.activation];
-  if (c.flow !== "maf" && c.flow !== "iaf") details.push(`${c.mask} mask${c.permutation === "none" ? ", flipped every layer" : ""}`);
-  if (c.flow !== "nice") details.push(`log-scale bound ${c.scaleBound}`);
+  if (coupling) details.push(`${c.mask} mask${c.permutation === "none" ? ", flipped every layer" : ""}`);
+  if (transformer === "affine") details.push(`log-scale bound ${c.scaleBound}`);
+  if (transformer === "spline") details.push(`rational-quadratic spline, ${c.bins} bins on [−${c.bound}, ${c.bound}], identity outside`);
+  if (transformer === "additive" && !coupling) details.push("additive (volume preserving)");
   const between = [
     ...(c.permutation !== "none" ? [c.permutation === "lu" ? "LU linear mixing (trainable)" : `${c.permutation} permutation`] : []),
     ...(c.batchNorm ? ["batch norm"] : []),

@@ -33,6 +33,15 @@ export type ConditionerKind = "mlp" | "resnet";
 /** Permutation inserted between layers. */
 export type PermutationKind = "none" | "reverse" | "random" | "lu";
 
+/**
+ * Elementwise map of the coupling and autoregressive layers: "affine" (RealNVP, MAF, IAF),
+ * "additive" (NICE, volume preserving), "spline" (monotonic rational-quadratic spline, Neural
+ * Spline Flows: RQ-NSF (C) with realnvp, RQ-NSF (AR) with maf/iaf; bijectors/transformers/spline.ts).
+ */
+export type TransformerKind = "affine" | "additive" | "spline";
+
+export const TRANSFORMER_KINDS: readonly TransformerKind[] = ["affine", "additive", "spline"];
+
 export interface FlowConfig {
   /** Architecture family. */
   flow: FlowKind;
@@ -66,6 +75,20 @@ export interface FlowConfig {
    * |s| < B and exp(s) can never overflow while training. Default 3.
    */
   scaleBound?: number;
+  /**
+   * Elementwise transformer of every coupling (nice/realnvp) or autoregressive (maf/iaf) layer.
+   * Default "additive" for nice, "affine" otherwise; an image realnvp (multi-scale) is affine only.
+   * A normalised config leaves the key out when it is the family's default, so configs (and model
+   * files) written before it existed are unchanged byte for byte.
+   */
+  transformer?: TransformerKind;
+  /** Number of spline bins K (transformer "spline"), 2..256. Default 8. */
+  bins?: number;
+  /**
+   * Half-width B of the spline's interval [−B, B] (transformer "spline"); the map is the identity
+   * outside it. Default 3.
+   */
+  bound?: number;
   /** NICE's final diagonal rescaling layer. Default true for nice. */
   rescale?: boolean;
   /** Seed of the parameter initialisation and of random permutations/degrees. Default 0. */
