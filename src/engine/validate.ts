@@ -60,9 +60,14 @@ export function checkFinite(x: Array, what = "input"): void {
 export function rejectUnknownKeys(obj: object, known: readonly string[], field: string, noun: "key" | "option" = "key"): void {
   for (const key of Object.keys(obj)) {
     if (known.includes(key)) continue;
-    const near = known.find((k) => k.toLowerCase() === key.toLowerCase() || editDistance(k, key) <= 2);
+    const near = nearestKnown(key, known);
     throw new ConfigError(`${field}: unknown ${noun} ${JSON.stringify(key)}${near ? ` (did you mean ${near}?)` : ""}; expected one of ${known.join(", ")}`);
   }
+}
+
+/** The known name nearest to `key`: the same letters in another case, or at most two edits away. */
+export function nearestKnown(key: string, known: readonly string[]): string | undefined {
+  return known.find((k) => k.toLowerCase() === key.toLowerCase() || editDistance(k, key) <= 2);
 }
 
 /** Levenshtein distance (insertions, deletions, substitutions), one row at a time. */
