@@ -421,10 +421,87 @@ const INDEX_EDITS = [
   ],
 ];
 
+export const SPEED_MARK = "/* nflow-patch: speed v1 */";
+
+/** Runtime switch and counters of the speed patch, shared by every patched chunk (globalThis). */
+const SPEED_STATE = String.raw`
+//#region nflow-patch: cheaper kernel dispatch on the wasm backend
+${SPEED_MARK}
+const nflowSpeed = globalThis.__nflowJaxSpeed ??= { on: true, stats: { instances: 0, instanceHits: 0, prepares: 0, prepareHits: 0 } };
+/**
+ * The kernel function of a compiled program, instantiated once per memory (jax-js made one per
+ * dispatch). With nflowSpeed.onKernel set (a profiler, bench/levers.ts), each call is timed.
+ */
+function nflowKernelFn(program, memory, kernel) {
+	let fn;
+	if (nflowSpeed.on && program.nflowMemory === memory) {
+		nflowSpeed.stats.instanceHits++;
+		fn = program.nflowFn;
+	} else {
+		fn = new WebAssembly.Instance(program.module, { env: { memory } }).exports.kernel;
+		nflowSpeed.stats.instances++;
+		if (nflowSpeed.on) {
+			program.nflowFn = fn;
+			program.nflowMemory = memory;
+		}
+	}
+	const onKernel = nflowSpeed.onKernel;
+	if (!onKernel) return fn;
+	return (...a) => {
+		const t0 = performance.now();
+		fn(...a);
+		onKernel(kernel, performance.now() - t0);
+	};
+}
+/** The Executable this backend made for this Kernel object before (index 0 async, 1 sync), if any. */
+function nflowCachedExe(kernel, i) {
+	if (!nflowSpeed.on) return void 0;
+	const exe = kernel.nflowWasmExe?.[i];
+	if (exe) nflowSpeed.stats.prepareHits++;
+	else nflowSpeed.stats.prepares++;
+	return exe;
+}
+function nflowKeepExe(kernel, i, exe) {
+	if (nflowSpeed.on) (kernel.nflowWasmExe ??= [void 0, void 0])[i] = exe;
+	return exe;
+}
+//#endregion
+`;
+
+/** [description, target text, replacement] of the speed patch for the wasm backend chunk. */
+const SPEED_BACKEND_EDITS = [
+  ["speed state", "//#region src/backend/wasm.ts\n", SPEED_STATE + "//#region src/backend/wasm.ts\n"],
+  [
+    "cached async prepareKernel",
+    "\tasync prepareKernel(kernel) {\n\t\tconst kernelHash = FpHash.hash(kernel).toString();\n\t\treturn new Executable(kernel, {\n\t\t\tprogram: await runWithCacheAsync(compiledProgramCache",
+    "\tasync prepareKernel(kernel) {\n\t\tconst nflowHit = nflowCachedExe(kernel, 0);\n\t\tif (nflowHit) return nflowHit;\n\t\tconst kernelHash = FpHash.hash(kernel).toString();\n\t\treturn nflowKeepExe(kernel, 0, new Executable(kernel, {\n\t\t\tprogram: await runWithCacheAsync(compiledProgramCache",
+  ],
+  [
+    "cached sync prepareKernel",
+    "\t\t\tsync: false\n\t\t});\n\t}\n\tprepareKernelSync(kernel) {\n\t\tconst kernelHash = FpHash.hash(kernel).toString();\n\t\treturn new Executable(kernel, {",
+    "\t\t\tsync: false\n\t\t}));\n\t}\n\tprepareKernelSync(kernel) {\n\t\tconst nflowHit = nflowCachedExe(kernel, 1);\n\t\tif (nflowHit) return nflowHit;\n\t\tconst kernelHash = FpHash.hash(kernel).toString();\n\t\treturn nflowKeepExe(kernel, 1, new Executable(kernel, {",
+  ],
+  ["cached sync prepareKernel (end)", "\t\t\tsync: true\n\t\t});\n\t}\n\tasync prepareRoutine(routine) {", "\t\t\tsync: true\n\t\t}));\n\t}\n\tasync prepareRoutine(routine) {"],
+  [
+    "one instance per kernel",
+    "const func = new WebAssembly.Instance(program.module, { env: { memory: this.#memory } }).exports.kernel;",
+    "const func = nflowKernelFn(program, this.#memory, exe.source);",
+  ],
+];
+
+/** The same for the main chunk: a PendingExecute whose kernel was prepared before skips the async round. */
+const SPEED_INDEX_EDITS = [
+  [
+    "synchronous cached prepare",
+    "\tasync prepare() {\n\t\tif (this.prepared) return;\n",
+    "\tasync prepare() {\n\t\t" + SPEED_MARK + "\n\t\tif (this.prepared) return;\n\t\tconst nflowHit = this.backend.type === \"wasm\" && globalThis.__nflowJaxSpeed?.on ? this.source.nflowWasmExe?.[0] : void 0;\n\t\tif (nflowHit) {\n\t\t\tthis.prepared = nflowHit;\n\t\t\treturn;\n\t\t}\n",
+  ],
+];
+
 /** Applies edits to one file; returns "patched", "already" or a reason it was not patched. */
-export function patchFile(path, edits) {
+export function patchFile(path, edits, mark = MARK) {
   const text = readFileSync(path, "utf8");
-  if (text.includes(MARK)) return "already";
+  if (text.includes(mark)) return "already";
   let out = text;
   for (const [what, from, to] of edits) {
     const at = out.indexOf(from);
@@ -447,7 +524,8 @@ export function patchJax(dist = jaxDistDir()) {
     const isBackend = /^backend-.*\.(js|cjs)$/.test(name);
     const isIndex = name === "index.js" || name === "index.cjs";
     if (!isBackend && !isIndex) continue;
-    results.push([name, patchFile(join(dist, name), isBackend ? BACKEND_EDITS : INDEX_EDITS)]);
+    results.push([name, patchFile(join(dist, name), isBackend ? BACKEND_EDITS : INDEX_EDITS), "float64"]);
+    results.push([name, patchFile(join(dist, name), isBackend ? SPEED_BACKEND_EDITS : SPEED_INDEX_EDITS, SPEED_MARK), "speed"]);
   }
   return results;
 }
@@ -457,11 +535,12 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {
     dist = jaxDistDir();
   } catch {
-    console.warn("nflow: @jax-js/jax not found; float64 patch not applied");
+    console.warn("nflow: @jax-js/jax not found; float64 and speed patches not applied");
     process.exit(0);
   }
   if (!existsSync(dist)) process.exit(0);
-  for (const [name, result] of patchJax(dist)) {
-    if (result.startsWith("not patched")) console.warn(`nflow: @jax-js/jax ${name}: ${result}; float64 stays float32-accurate on wasm`);
+  const effect = { float64: "float64 stays float32-accurate on wasm", speed: "kernel dispatch stays at jax-js's own speed" };
+  for (const [name, result, which] of patchJax(dist)) {
+    if (result.startsWith("not patched")) console.warn(`nflow: @jax-js/jax ${name}: ${which} patch ${result}; ${effect[which]}`);
   }
 }

@@ -1,0 +1,255 @@
+/**
+ * Measurements behind docs/performance.md (issue 10's levers): where a step's time goes, and each
+ * change's gain, timed A/B INTERLEAVED in one process (the 2-core machine is shared: compare the
+ * medians of alternating rounds, not absolute figures from different runs).
+ *
+ *   node --import tsx bench/levers.ts [--work c1step,c1lp,c1sample,c2step,c2lp,matmul] [--rounds 7]
+ *                                     [--ab speed|none] [--profile]
+ *
+ * --ab speed   alternates the speed patch of jax-js (scripts/patch-jax-js.mjs, `globalThis.__nflowJaxSpeed.on`)
+ *              on and off, round by round; --ab none times the current state only.
+ * --profile    one traced C1 step / log-prob call: kernels, time per kernel (jax-js's profiler), the
+ *              top kernels by time, and the split between wasm and JavaScript.
+ * Workloads (docs/reference/CONFIGS.md): c1step = C1's jitted train step (loss, gradients, Adam in one
+ * jit, batch 256, fixed batch); c1lp / c1sample = log-prob / sample at 10,000; c2step = C2's MAF(5)
+ * (D = 8, MADE 3×512) step at batch 512; c2lp = its log-prob at 10,000; matmul = a 512³ float32
+ * matmul in one jitted call (GFLOP/s).
+ * Prints one JSON line per workload and variant on stdout.
+ */
+import { jit, np, setDebug, valueAndGrad, type Array, type JsTree } from "../src/engine/jax.js";
+import { fromValues } from "../src/engine/dtype.js";
+import { keyFromSeed } from "../src/engine/random.js";
+import { refTree } from "../src/engine/tree.js";
+import { build, buildBase, buildLayers } from "../src/flows/build.js";
+import { Chain } from "../src/bijectors/chain.js";
+import { Permutation } from "../src/bijectors/permutation.js";
+import { Flow, type FlowParams } from "../src/distributions/flow.js";
+import { adamInit, adamUpdate, type AdamState } from "../src/train/adam.js";
+import { sampleToy } from "../src/data/toys.js";
+import { sampleGmm } from "../src/data/gmm.js";
+
+const args = process.argv.slice(2);
+const flag = (name: string, def: string): string => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < args.length ? args[i + 1]! : def;
+};
+const WORK = flag("work", "c1step,c1lp,c1sample,c2step,matmul").split(",");
+const ROUNDS = Number(flag("rounds", "7"));
+const AB = flag("ab", "speed");
+const PROFILE = args.includes("--profile");
+
+type SpeedState = { on: boolean; stats: Record<string, number> };
+const speed = (globalThis as { __nflowJaxSpeed?: SpeedState }).__nflowJaxSpeed;
+
+const median = (v: number[]): number => {
+  const s = v.slice().sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const r3 = (x: number): number => Number(x.toPrecision(4));
+
+/** A workload: `run(n)` does n units and resolves when done; `unit` names what one unit is. */
+interface Work {
+  name: string;
+  /** Units per timed sample (steps, calls) and what a unit yields (items, flops). */
+  perSample: number;
+  items: number;
+  itemName: string;
+  run(n: number): Promise<void>;
+  /** One call traced for the kernel profile. */
+  once(): Promise<void>;
+}
+
+type State = { params: FlowParams; adam: AdamState };
+
+function stepWork(name: string, flow: Flow, x: Array, perSample: number): Work {
+  let state: State = { params: flow.init(keyFromSeed(0), "float32"), adam: undefined as unknown as AdamState };
+  state.adam = adamInit(state.params);
+  const lr = fromValues([1e-3], [], "float32");
+  const step = jit(((s: State, lrA: Array, xb: Array): [Array, State] => {
+    const lossOf = (p: FlowParams): Array => flow.logProb(p, xb).mean().neg();
+    const [loss, grads] = valueAndGrad(lossOf)(refTree(s.params));
+    const u = adamUpdate(s.params, grads as FlowParams, s.adam, { lr: lrA });
+    return [loss, { params: u.params, adam: u.state }];
+  }) as unknown as (...a: any[]) => JsTree<Array>) as unknown as (s: State, lr: Array, x: Array) => [Array, State];
+  const one = async (): Promise<void> => {
+    const [loss, next] = step(state, lr.ref, x.ref);
+    state = next;
+    await loss.data();
+  };
+  return {
+    name,
+    perSample,
+    items: 1,
+    itemName: "step",
+    async run(n) {
+      for (let i = 0; i < n; i++) await one();
+    },
+    once: one,
+  };
+}
+
+function c1Flow(): Flow {
+  return build({ flow: "realnvp", dim: 2, layers: 8, hidden: [64, 64], mask: "half", permutation: "none", scaleBound: 3, seed: 0, dtype: "float32" }).flow;
+}
+function c2Flow(): Flow {
+  const { config } = build({ flow: "maf", dim: 8, layers: 5, hidden: [512, 512, 512], permutation: "reverse", seed: 0, dtype: "float32" });
+  return new Flow(buildBase(config), new Chain([...buildLayers(config), Permutation.reverse(8)]));
+}
+
+function logProbWork(name: string, flow: Flow, x: Array, batch: number, perSample: number): Work {
+  const params = flow.init(keyFromSeed(0), "float32");
+  const lp = jit((p: FlowParams, xb: Array) => flow.logProb(p, xb)) as unknown as (p: FlowParams, x: Array) => Array;
+  const one = async (): Promise<void> => {
+    await lp(refTree(params), x.ref).data();
+  };
+  return {
+    name,
+    perSample,
+    items: batch,
+    itemName: "item",
+    async run(n) {
+      for (let i = 0; i < n; i++) await one();
+    },
+    once: one,
+  };
+}
+
+function sampleWork(name: string, flow: Flow, batch: number, perSample: number): Work {
+  const params = flow.init(keyFromSeed(0), "float32");
+  const s = jit((p: FlowParams, key: Array) => flow.sample(p, key, batch)) as unknown as (p: FlowParams, key: Array) => Array;
+  let seed = 100;
+  const one = async (): Promise<void> => {
+    await s(refTree(params), keyFromSeed(seed++)).data();
+  };
+  return { name, perSample, items: batch, itemName: "item", run: async (n) => { for (let i = 0; i < n; i++) await one(); }, once: one };
+}
+
+function matmulWork(n: number, perSample: number): Work {
+  const a = np.array(Float32Array.from({ length: n * n }, (_, i) => Math.sin(i)), { dtype: np.float32 }).reshape([n, n]);
+  const b = np.array(Float32Array.from({ length: n * n }, (_, i) => Math.cos(i)), { dtype: np.float32 }).reshape([n, n]);
+  const mm = jit((x: Array, y: Array) => np.matmul(x, y)) as unknown as (x: Array, y: Array) => Array;
+  const one = async (): Promise<void> => {
+    await mm(a.ref, b.ref).data();
+  };
+  return { name: `matmul${n}`, perSample, items: 2 * n * n * n, itemName: "flop", run: async (k) => { for (let i = 0; i < k; i++) await one(); }, once: one };
+}
+
+function makeWork(name: string): Work {
+  switch (name) {
+    case "c1step":
+      return stepWork(name, c1Flow(), fromValues(sampleToy("moons", 256, 1), [256, 2], "float32"), 50);
+    case "c1lp":
+      return logProbWork(name, c1Flow(), fromValues(sampleToy("moons", 10000, 2), [10000, 2], "float32"), 10000, 3);
+    case "c1sample":
+      return sampleWork(name, c1Flow(), 10000, 3);
+    case "c2step":
+      return stepWork(name, c2Flow(), fromValues(sampleGmm(8, 512, 1), [512, 8], "float32"), 2);
+    case "c2lp":
+      return logProbWork(name, c2Flow(), fromValues(sampleGmm(8, 10000, 1), [10000, 8], "float32"), 10000, 1);
+    case "matmul":
+      return matmulWork(512, 5);
+    default:
+      throw new Error(`unknown workload ${name}`);
+  }
+}
+
+/** Kernel launches of the outermost jitted program of one call (jax-js's debug print). */
+async function countKernels(w: Work): Promise<number> {
+  const info = console.info;
+  let text = "";
+  console.info = (...m: unknown[]) => {
+    text += m.map(String).join(" ") + "\n";
+  };
+  setDebug(4);
+  try {
+    await w.once();
+  } finally {
+    setDebug(0);
+    console.info = info;
+  }
+  return (text.split("device = ").at(-1)!.match(/execute \(/g) ?? []).length;
+}
+
+type KernelLike = { size: number; reduction?: { size: number; op: string }; exp: { toString(): string } };
+
+/**
+ * One call profiled: every kernel's own wasm time (the speed patch's onKernel hook times the call
+ * of the kernel function alone), grouped by kernel shape; the rest of the call's wall time is
+ * JavaScript (jax-js's dispatch, bookkeeping, GC).
+ */
+async function profileOnce(w: Work): Promise<Record<string, unknown>> {
+  for (let i = 0; i < 5; i++) await w.once();
+  if (!speed) return { work: w.name, what: "profile", error: "speed patch not installed" };
+  const by = new Map<string, { n: number; ms: number }>();
+  let kernelMs = 0;
+  let n = 0;
+  const label = (k: KernelLike): string => {
+    const re = k.reduction ? ` reduce ${k.reduction.op} over ${k.reduction.size}` : "";
+    const ops = [...new Set(String(k.exp).match(/[A-Z][a-z]+[0-9]*(?=\()/g) ?? [])].slice(0, 6).join(",");
+    return `size ${k.size}${re} [${ops}]`;
+  };
+  const names = new WeakMap<object, string>();
+  (speed as SpeedState & { onKernel?: (k: KernelLike, ms: number) => void }).onKernel = (k, ms) => {
+    let name = names.get(k);
+    if (!name) names.set(k, (name = label(k)));
+    const e = by.get(name) ?? { n: 0, ms: 0 };
+    e.n++;
+    e.ms += ms;
+    by.set(name, e);
+    kernelMs += ms;
+    n++;
+  };
+  const walls: number[] = [];
+  const REPS = 5;
+  for (let i = 0; i < REPS; i++) {
+    const t0 = performance.now();
+    await w.once();
+    walls.push(performance.now() - t0);
+  }
+  delete (speed as { onKernel?: unknown }).onKernel;
+  const wall = walls.reduce((a, b) => a + b, 0) / REPS;
+  const top = [...by]
+    .sort((a, b) => b[1].ms - a[1].ms)
+    .slice(0, 15)
+    .map(([name, v]) => ({ kernel: name, per_call: v.n / REPS, ms: r3(v.ms / REPS) }));
+  return { work: w.name, what: "profile", kernels_per_call: n / REPS, wall_ms: r3(wall), wasm_ms: r3(kernelMs / REPS), js_ms: r3(wall - kernelMs / REPS), top };
+}
+
+async function main(): Promise<void> {
+  const variants: [string, () => void][] =
+    AB === "speed" && speed
+      ? [
+          ["speed-on", () => (speed.on = true)],
+          ["speed-off", () => (speed.on = false)],
+        ]
+      : [["current", () => undefined]];
+  for (const name of WORK) {
+    const w = makeWork(name);
+    const kernels = await countKernels(w); // the first call compiles and prints the program
+    if (PROFILE) console.log(JSON.stringify(await profileOnce(w)));
+    const times: Record<string, number[]> = {};
+    for (const [v, set] of variants) {
+      set();
+      await w.run(Math.max(1, w.perSample >> 1)); // warm this variant
+      times[v] = [];
+    }
+    for (let r = 0; r < ROUNDS; r++)
+      for (const [v, set] of variants) {
+        set();
+        const t0 = performance.now();
+        await w.run(w.perSample);
+        times[v]!.push((performance.now() - t0) / w.perSample);
+      }
+    variants[0]![1]();
+    const out: Record<string, unknown> = { work: name, kernels, rounds: ROUNDS, per_round: w.perSample };
+    for (const [v] of variants) {
+      const ms = median(times[v]!);
+      out[v] = w.itemName === "flop" ? { ms: r3(ms), gflop_s: r3(w.items / ms / 1e6) } : w.itemName === "step" ? { ms_per_step: r3(ms) } : { ms: r3(ms), items_per_s: Math.round(w.items / (ms / 1000)) };
+    }
+    if (variants.length === 2) out.ratio_median_of_rounds = r3(median(times[variants[0]![0]]!.map((t, i) => t / times[variants[1]![0]]![i]!)));
+    console.log(JSON.stringify(out));
+  }
+}
+
+await main();
