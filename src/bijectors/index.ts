@@ -12,6 +12,10 @@ export { Autoregressive, PASSES_PER_CALL, withPassListener, type AutoregressiveP
 export { MaskedAutoregressive } from "./masked-autoregressive.js";
 export { InverseAutoregressive } from "./inverse-autoregressive.js";
 export { Linear, type LinearParams, type LinearOptions } from "./linear.js";
+export { luMask, identityMatrix, strictPart, triangularInverse, luProduct, luProductInverse, type LUParams } from "./lu.js";
+export { ActNorm, ACTNORM_EPS, type ActNormParams, type ActNormOptions } from "./actnorm.js";
+export { Conv1x1, type Conv1x1Params, type Conv1x1Options } from "./conv1x1.js";
+export { DATA_INIT_FLAG, withDataInitialization, dataInitializationActive } from "./data-init.js";
 export { Rescale, type RescaleParams, type RescaleOptions } from "./rescale.js";
 export { ElementwiseAffine, type ElementwiseAffineParams, type ElementwiseAffineOptions } from "./elementwise-affine.js";
 export { Permutation, validatePermutation, type PermutationParams } from "./permutation.js";

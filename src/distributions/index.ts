@@ -11,3 +11,4 @@ export { MixtureOfGaussians, type MixtureOfGaussiansParams } from "./mixture-of-
 export { UniformBox, type UniformBoxParams } from "./uniform-box.js";
 export { StandardLogistic, type StandardLogisticParams } from "./standard-logistic.js";
 export { Flow, type FlowParams } from "./flow.js";
+export { initializeFromData, needsDataInitialization, dataInitializedLayers } from "./data-init.js";
