@@ -22,6 +22,9 @@
  *      mixing on vectors) whose fixed P is the reverse permutation and L = U = I, b = 0 at init,
  *  BN = batch normalisation between consecutive layers when `batchNorm`. With `rescale: true`
  *  any family (not only nice) gets the Rescale at the base end.
+ *  With `actnorm` (realnvp, maf, iaf) an ActNorm (bijectors/actnorm.ts) comes right before every
+ *  layer in the normalising direction: ... · [P] · [BN] · A · C_l · … · C_{L−1} · A, so each step
+ *  is actnorm → mixing → coupling as in Glow (docs/glow.md). `mixing` is an alias of `permutation`.
  *
  * Coupling masks: with permutation "none" the mask flips at every layer (C_l uses the mask of
  * kind `mask`, negated for odd l), so every dimension is transformed by every second coupling.
@@ -48,6 +51,8 @@ import { MaskedAutoregressive } from "../bijectors/masked-autoregressive.js";
 import { InverseAutoregressive } from "../bijectors/inverse-autoregressive.js";
 import { Permutation } from "../bijectors/permutation.js";
 import { Linear } from "../bijectors/linear.js";
+import { ActNorm } from "../bijectors/actnorm.js";
+import { Conv1x1 } from "../bijectors/conv1x1.js";
 import { BatchNorm } from "../bijectors/batch-norm.js";
 import { Rescale } from "../bijectors/rescale.js";
 import { Logit } from "../bijectors/logit.js";
@@ -72,6 +77,7 @@ import {
   type FlowConfig,
   type FlowKind,
   type MaskKind,
+  MIXING_KINDS,
   type PermutationKind,
   type TransformerKind,
 } from "./config.js";
@@ -81,7 +87,7 @@ import {
  * default transformer leaves all three out), so that configs from before they existed normalise,
  * and are stored, byte for byte as before.
  */
-type SometimesKeys = "transformer" | "bins" | "bound";
+type SometimesKeys = "transformer" | "bins" | "bound" | "actnorm" | "mixing";
 
 /** A config with every default filled in: what a model file stores and what `build` uses. */
 export type NormalizedFlowConfig = Required<Omit<FlowConfig, SometimesKeys>> & Pick<FlowConfig, SometimesKeys>;
@@ -100,7 +106,9 @@ const CONFIG_KEYS: readonly (keyof FlowConfig)[] = [
   "activation",
   "mask",
   "permutation",
+  "mixing",
   "batchNorm",
+  "actnorm",
   "base",
   "contextDim",
   "scaleBound",
@@ -152,11 +160,13 @@ export function normalizeConfig(config: unknown): NormalizedFlowConfig {
   const hidden = hiddenSizes(c.hidden);
   const activation = c.activation === undefined ? "relu" : oneOf(c.activation, ACTIVATIONS, "activation");
   const mask = c.mask === undefined ? (c.image !== undefined && c.image !== null ? "alternating" : "half") : oneOf(c.mask, MASKS, "mask");
-  const permutation =
-    c.permutation === undefined ? (coupling ? "none" : "reverse") : oneOf(c.permutation, PERMUTATIONS, "permutation");
+  const permutation = mixingPermutation(c, coupling, image !== null && flow === "realnvp");
   const batchNorm = c.batchNorm === undefined ? false : boolean(c.batchNorm, "batchNorm");
   if (batchNorm && flow === "nice")
     throw new ConfigError(`batchNorm: expected false for nice (a volume-preserving architecture), got true`);
+  const actnorm = c.actnorm === undefined ? false : boolean(c.actnorm, "actnorm");
+  if (actnorm && flow === "nice")
+    throw new ConfigError(`actnorm: expected false for nice (a volume-preserving architecture), got true`);
   const contextDim = c.contextDim === undefined ? 0 : atMost(integer(c.contextDim, "contextDim", 0), "contextDim", MAX_DIM);
   const base = c.base === undefined && image && flow === "nice" ? { kind: "standard-logistic" as const } : baseConfig(c.base, dim, contextDim);
   const conditioner = c.conditioner === undefined ? (multiScale ? "resnet" : "mlp") : oneOf(c.conditioner, CONDITIONERS, "conditioner");
@@ -175,7 +185,7 @@ export function normalizeConfig(config: unknown): NormalizedFlowConfig {
   const rescale = c.rescale === undefined ? flow === "nice" : boolean(c.rescale, "rescale");
   const seed = c.seed === undefined ? 0 : integer(c.seed, "seed", 0, 0xffffffff);
   const dtype = c.dtype === undefined ? "float32" : parseFloatDType(c.dtype, "dtype");
-  checkParameterEstimate({ dim, layers, hidden, contextDim, base, conditioner, scales, image, dtype, permutation, ...transformerFields });
+  checkParameterEstimate({ dim, layers, hidden, contextDim, base, conditioner, scales, image, dtype, permutation, actnorm, ...transformerFields });
   return {
     flow,
     dim,
@@ -185,6 +195,7 @@ export function normalizeConfig(config: unknown): NormalizedFlowConfig {
     mask,
     permutation,
     batchNorm,
+    ...(actnorm ? { actnorm } : {}),
     base,
     contextDim,
     scaleBound,
@@ -197,6 +208,27 @@ export function normalizeConfig(config: unknown): NormalizedFlowConfig {
     conditioner,
     scales,
   };
+}
+
+/**
+ * The permutation field of a normalised config from `permutation` and its alias `mixing` (config.ts):
+ * "lu" ↔ "lu", "none" ↔ "none", "permutation" ↔ "reverse" (default) or "random". Both given: they
+ * must agree. On an image realnvp only "lu" (1×1 convolutions) and "none" mix, so an explicit
+ * `mixing: "permutation"` there is refused (a `permutation` of "reverse"/"random", as earlier
+ * configs may hold, stays accepted and unused).
+ */
+function mixingPermutation(c: Record<string, unknown>, coupling: boolean, multiScale: boolean): PermutationKind {
+  const given = c.permutation === undefined ? undefined : oneOf(c.permutation, PERMUTATIONS, "permutation");
+  if (c.mixing === undefined) return given ?? (coupling ? "none" : "reverse");
+  const mixing = oneOf(c.mixing, MIXING_KINDS, "mixing");
+  const fixed = (p: PermutationKind): boolean => p === "reverse" || p === "random";
+  if (given !== undefined && !(mixing === "permutation" ? fixed(given) : given === mixing))
+    throw new ConfigError(
+      `mixing: ${JSON.stringify(mixing)} disagrees with permutation ${JSON.stringify(given)} (mixing is another name for it: "lu" = "lu", "none" = "none", "permutation" = "reverse" or "random"); give one of them`,
+    );
+  if (mixing === "permutation" && multiScale && given === undefined)
+    throw new ConfigError(`mixing: an image realnvp mixes channels with "lu" (invertible 1×1 convolutions) or not at all ("none"), got "permutation"`);
+  return mixing === "permutation" ? given ?? "reverse" : mixing;
 }
 
 /** The transformer a family uses when the config names none: additive for nice, affine otherwise. */
@@ -270,6 +302,7 @@ export function estimateTrainingBytes(c: Parameters<typeof estimateParameterCoun
 export function estimateParameterCount(c: {
   dim: number;
   permutation?: PermutationKind;
+  actnorm?: boolean;
   transformer?: TransformerKind;
   bins?: number;
   layers: number;
@@ -287,11 +320,14 @@ export function estimateParameterCount(c: {
     const h = c.hidden[0]!;
     const channels = c.image[0] * 4 ** (c.scales - 1) + c.contextDim;
     perLayer = c.hidden.length * 2 * (9 * h * h + h) + 9 * h * (channels + 1) + 9 * h * 2 * channels + 4 * channels;
+    if (c.actnorm) perLayer += 2 * channels + 1; // loc, logScale [C], initialized
+    if (c.permutation === "lu") perLayer += 2 * channels * channels + channels; // 1×1 conv: lower, upper [C, C], logDiag
     count = (2 * c.layers + 1) * c.scales;
   } else {
     const P = transformerParamCount(c);
     perLayer = mlp([c.dim + c.contextDim, ...c.hidden, P * c.dim]) + P * c.dim;
     if (c.permutation === "lu") perLayer += 2 * c.dim * c.dim + 2 * c.dim; // lower, upper [D, D], logDiag, bias
+    if (c.actnorm) perLayer += 2 * c.dim + 1; // loc, logScale [D], initialized
   }
   let base = 2 * c.dim;
   if (c.base.kind === "mixture-of-gaussians") base = c.base.components * (2 * c.dim + 1);
@@ -416,11 +452,19 @@ function multiScaleLayers(c: NormalizedFlowConfig, shape: ImageShape, s: number)
   const normalising: Bijector[] = [];
   // batchNorm: a batch normalisation (per dimension, i.e. per channel and pixel) after every
   // coupling but the last of a group, as the vector families put it between layers
+  // Glow's step (normalising order): [actnorm] → [1×1 conv] → coupling. A 1×1 conv (mixing "lu")
+  // goes where there are ≥ 2 channels; it does the channel mixing that the alternating parity of
+  // channel couplings did, so those keep parity 0 (as vector couplings keep their mask with a
+  // permutation). Checkerboard couplings still alternate: a 1×1 conv moves no pixel.
   const couplings = (sh: ImageShape, mask: "checkerboard" | "channel", count: number): void => {
+    const conv = c.permutation === "lu" && sh[0] >= 2;
     for (let i = 0; i < count; i++) {
       if (i > 0 && c.batchNorm) normalising.push(new BatchNorm({ dim: imageSize(sh) }));
+      if (c.actnorm) normalising.push(new ActNorm({ shape: sh }));
+      if (conv) normalising.push(new Conv1x1({ shape: sh }));
+      const parity = (mask === "channel" && conv ? 0 : i % 2) as 0 | 1;
       normalising.push(
-        new ImageAffineCoupling({ shape: sh, mask, parity: (i % 2) as 0 | 1, width: c.hidden[0]!, blocks: c.hidden.length, contextDim: c.contextDim }),
+        new ImageAffineCoupling({ shape: sh, mask, parity, width: c.hidden[0]!, blocks: c.hidden.length, contextDim: c.contextDim }),
       );
     }
   };
@@ -473,8 +517,12 @@ function vectorLayers(c: NormalizedFlowConfig): Bijector[] {
       if (c.permutation === "lu" && D > 1) out.push(new Linear({ dim: D, permutation: Array.from({ length: D }, (_, i) => D - 1 - i) }));
       if (c.batchNorm) out.push(new BatchNorm({ dim: D }));
     }
+    // Glow's step in the normalising direction: actnorm → mixing → layer (an ActNorm also where the
+    // data enter, before the last layer of this forward-order list)
+    if (c.actnorm && l > 0) out.push(new ActNorm({ dim: D }));
     out.push(main(l));
   }
+  if (c.actnorm) out.push(new ActNorm({ dim: D }));
   return out;
 }
 
@@ -497,9 +545,14 @@ export function describe(config: FlowConfig | NormalizedFlowConfig): string {
   if (transformer === "spline") details.push(`rational-quadratic spline, ${c.bins} bins on [−${c.bound}, ${c.bound}], identity outside`);
   if (transformer === "additive" && !coupling) details.push("additive (volume preserving)");
   const between = [
-    ...(c.permutation !== "none" ? [c.permutation === "lu" ? "LU linear mixing (trainable)" : `${c.permutation} permutation`] : []),
+    ...(c.permutation !== "none" && !multiScaleImage(c) ? [c.permutation === "lu" ? "LU linear mixing (trainable)" : `${c.permutation} permutation`] : []),
     ...(c.batchNorm ? ["batch norm"] : []),
   ];
+  const glow = multiScaleImage(c)
+    ? [...(c.actnorm ? ["actnorm (per channel, data-initialised)"] : []), ...(c.permutation === "lu" ? ["invertible 1×1 convolution (LU) on ≥ 2 channels"] : [])]
+    : c.actnorm
+      ? ["actnorm (per dimension, data-initialised)"]
+      : [];
   const b = c.base;
   const base =
     b.kind === "mixture-of-gaussians"
@@ -516,12 +569,17 @@ export function describe(config: FlowConfig | NormalizedFlowConfig): string {
   const lines = [
     head,
     ...(between.length && c.layers > 1 ? [`  between layers: ${between.join(", ")}`] : []),
+    ...(glow.length ? [`  before every ${multiScale ? "coupling" : "layer"} (normalising direction): ${glow.join(", ")}`] : []),
     ...(c.rescale ? ["  rescale (diagonal scaling) at the base end"] : []),
     ...(c.logit !== null ? [`  logit preprocessing at the data end: y = logit(${c.logit} + (1 − 2·${c.logit})·x), its log-det in log p(x)`] : []),
     `  base: ${base}; ${c.contextDim ? `conditional (context size ${c.contextDim})` : "unconditional"}; ${c.dtype}`,
     `  sampling: ${passText(flow.bijector.forwardPass)}; density: ${passText(flow.bijector.inversePass)}`,
   ];
   return lines.join("\n");
+}
+
+function multiScaleImage(c: NormalizedFlowConfig): boolean {
+  return c.image !== null && c.flow === "realnvp";
 }
 
 function passText(kind: "parallel" | "sequential"): string {

@@ -34,6 +34,15 @@ export type ConditionerKind = "mlp" | "resnet";
 export type PermutationKind = "none" | "reverse" | "random" | "lu";
 
 /**
+ * Mixing between layers as issue 12 and Glow name it: "lu" (a trainable LU-parametrised linear map,
+ * the 1×1 convolution on images), "permutation" (a fixed one: "reverse" or "random") or "none". An
+ * alias of FlowConfig.permutation (docs/glow.md).
+ */
+export type MixingKind = "lu" | "permutation" | "none";
+
+export const MIXING_KINDS: readonly MixingKind[] = ["lu", "permutation", "none"];
+
+/**
  * Elementwise map of the coupling and autoregressive layers: "affine" (RealNVP, MAF, IAF),
  * "additive" (NICE, volume preserving), "spline" (monotonic rational-quadratic spline, Neural
  * Spline Flows: RQ-NSF (C) with realnvp, RQ-NSF (AR) with maf/iaf; bijectors/transformers/spline.ts).
@@ -66,6 +75,22 @@ export interface FlowConfig {
   permutation?: PermutationKind;
   /** Batch normalisation between layers (realnvp, maf). Default false. */
   batchNorm?: boolean;
+  /**
+   * Another name for `permutation` (Glow's word): "lu" is permutation "lu", "none" is "none",
+   * "permutation" is a fixed permutation ("reverse" unless `permutation` says "random"). Given
+   * with `permutation`, the two must agree. A normalised config holds `permutation` only. On an
+   * image realnvp, "lu" puts an invertible 1×1 convolution before every coupling on two or more
+   * channels (docs/glow.md); "permutation" is not available there.
+   */
+  mixing?: MixingKind;
+  /**
+   * ActNorm (Glow's activation normalisation, data-initialised from the first training batch)
+   * before every coupling / autoregressive layer in the normalising direction, so that each step
+   * is actnorm → mixing → layer as in Glow: per dimension on vectors (nice excepted: it is
+   * volume preserving), per channel on an image realnvp. Default false; a normalised config
+   * holds the key only when true, so earlier configs and model files are unchanged.
+   */
+  actnorm?: boolean;
   /** Base density. Default standard normal. */
   base?: BaseConfig;
   /** Context width for conditional flows p(x | y). Default 0. */
