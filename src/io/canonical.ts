@@ -25,6 +25,8 @@ import { CouplingStack } from "../bijectors/coupling-stack.js";
 import { Autoregressive } from "../bijectors/autoregressive.js";
 import { Permutation } from "../bijectors/permutation.js";
 import { Linear } from "../bijectors/linear.js";
+import { ActNorm } from "../bijectors/actnorm.js";
+import { Conv1x1 } from "../bijectors/conv1x1.js";
 import { BatchNorm } from "../bijectors/batch-norm.js";
 import { Rescale } from "../bijectors/rescale.js";
 import { Logit } from "../bijectors/logit.js";
@@ -132,6 +134,10 @@ function describeLayer(b: Bijector): [LayerDescription, [string, string][]] {
   }
   if (b instanceof Permutation) return [{ kind: "permutation", order: b.order.slice() }, []];
   if (b instanceof Linear) return [{ kind: "linear", permutation: b.permutation.slice() }, ["lower", "upper", "logDiag", "bias"].map((n) => [n, n])];
+  if (b instanceof ActNorm)
+    return [{ kind: "actnorm", shape: b.shape ? b.shape.slice() : null }, ["loc", "logScale", "initialized"].map((n) => [n, n])];
+  if (b instanceof Conv1x1)
+    return [{ kind: "conv1x1", shape: b.shape.slice(), permutation: b.permutation.slice() }, ["lower", "upper", "logDiag"].map((n) => [n, n])];
   if (b instanceof BatchNorm)
     return [{ kind: "batch-norm", eps: b.eps }, ["logGamma", "beta", "runningMean", "runningVar"].map((n) => [n, n])];
   if (b instanceof Rescale) return [{ kind: "rescale" }, [["logScale", "logScale"]]];
