@@ -17,6 +17,7 @@ import { ConfigError, ContextError, NonFiniteError, ShapeError } from "../engine
 import { rejectUnknownKeys } from "../engine/validate.js";
 import { disposeTree } from "../engine/tree.js";
 import type { Flow, FlowParams } from "../distributions/flow.js";
+import { initializeFromData, needsDataInitialization } from "../distributions/data-init.js";
 import { checkRows, contextWidth, splitRows, type Rows } from "../data/split.js";
 import { paramsDType, validateAdamHyper } from "./adam.js";
 import { parseSchedule, type Schedule } from "./schedules.js";
@@ -219,6 +220,12 @@ export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData,
   const step: StepFn = microBatches > 1 ? accumulatingStep(lossOf, hyper, inputs, microBatches) : fusedStep(lossOf, hyper, inputs);
   const evaluator = validation ? makeEvaluator(flow, { batchSize: o.evalBatchSize, dtype }) : undefined;
   const nextBatch = minibatches(train, { batch, seed, dtype, contextDim: K, ...(levels !== undefined ? { levels } : {}) });
+  // Data-dependent initialisation (ActNorm, distributions/data-init.ts): once, from the first batch,
+  // of the layers whose flag says they never were (a second run or a loaded model keeps its params)
+  if (needsDataInitialization(flow, params)) {
+    const first = nextBatch();
+    params = initializeFromData(flow, params, first.x, first.c);
+  }
   const objective: Objective = {
     step: (state, lr) => {
       const { x, c } = nextBatch();
