@@ -11,6 +11,8 @@
  */
 import { ConfigError, ContextError, NonFiniteError, ShapeError } from "../engine/errors.js";
 import { keyFromSeed } from "../engine/random.js";
+import { refTree } from "../engine/tree.js";
+import type { FlowParams } from "../distributions/flow.js";
 import { rejectUnknownKeys } from "../engine/validate.js";
 import { build } from "../flows/build.js";
 import type { FlowConfig } from "../flows/config.js";
@@ -27,7 +29,7 @@ export type FitData = RowsInput | Rows;
 export type FitConfig = Omit<FlowConfig, "dim"> & { dim?: number };
 
 /** Options of `fit`: those of trainFlow, plus preprocessing and provenance. */
-export interface FitOptions extends Omit<TrainOptions, "validation" | "dtype" | "lossOffset"> {
+export interface FitOptions extends Omit<TrainOptions, "validation" | "dtype" | "lossOffset" | "onCheckpoint"> {
   /**
    * Standardise each dimension with the training rows' mean and std. Default true, except for
    * images and dequantised data (a logit layer in the config is their preprocessing).
@@ -50,6 +52,14 @@ export interface FitOptions extends Omit<TrainOptions, "validation" | "dtype" | 
   source?: string;
   /** Progress in the DATA's units (losses include the standardisation). */
   onProgress?: (event: ProgressEvent) => void;
+  /**
+   * Awaited after every evaluation with the model as it is at that step (data units, like the
+   * model fit returns; its `training` is null): training waits until the returned promise
+   * settles, so a page draws the model while it learns (`logProbAsync`, `sampleAsync` …) or pauses
+   * training by settling later. The model is valid until the next call or the end of fit (then it
+   * is disposed): read what you need from it, `toBytesAsync()` included, but do not keep it.
+   */
+  onCheckpoint?: (model: FlowModel, event: ProgressEvent) => void | Promise<void>;
 }
 
 /** Every option of `fit` (a misspelt one is an error). */
@@ -168,32 +178,52 @@ export async function fit(config: FitConfig, data: FitData, options: FitOptions 
   // log p(x) = log p̃(x̃) − Σ log σ, so a loss −mean log p shifts by +Σ log σ.
   const shift = pre ? -logDetStandardization(pre.std) : 0;
 
+  const { columns, contextColumns } = options;
+  if (columns !== undefined && (columns.length !== dim || columns.some((c) => typeof c !== "string")))
+    throw new ShapeError(`columns: expected ${dim} names, got ${columns.length}`);
+  if (contextColumns !== undefined && contextColumns.length !== K)
+    throw new ContextError(`contextColumns: expected ${K} names, got ${contextColumns.length}`);
+
   // ---- build, init, train
   const { flow, config: normalized } = build({ ...config, dim, contextDim, seed: config.seed ?? seed } as FlowConfig);
   const params = flow.init(keyFromSeed(normalized.seed), normalized.dtype);
-  const { onProgress, standardize: _s, standardizeContext: _sc, context: _c, validation: _v, columns, contextColumns, source, ...trainOptions } = options;
+  const { onProgress, onCheckpoint, standardize: _s, standardizeContext: _sc, context: _c, validation: _v, columns: _cn, contextColumns: _ccn, source, ...trainOptions } = options;
+  const contextInfo: ContextInfo | null =
+    K > 0 ? { dim: K, columns: contextColumns ?? null, mean: ctxStd?.mean ?? null, std: ctxStd?.std ?? null } : null;
+  const dataInfo: DataInfo = {
+    columns: columns ?? null,
+    source: source ?? null,
+    discrete: isDiscrete(x),
+    dequantization: options.dequantize ?? null,
+  };
+  const inDataUnits = (e: ProgressEvent): ProgressEvent => {
+    const shifted: ProgressEvent = { ...e, trainLoss: e.trainLoss + shift };
+    if (e.valLoss !== undefined) shifted.valLoss = e.valLoss + shift;
+    return shifted;
+  };
+  // One view for the whole run, its params swapped at every evaluation: its compiled functions
+  // are traced once, not at every checkpoint.
+  let view: FlowModel | undefined;
+  const record = { config: normalized, preprocessing: pre, context: contextInfo, data: dataInfo, training: null };
   const result = await trainFlow(flow, params, prepare(train), {
     ...trainOptions,
     seed,
     validationFraction: 0,
     lossOffset: shift,
     ...(validation ? { validation: prepare(validation) } : {}),
-    ...(onProgress
+    ...(onProgress ? { onProgress: (e: ProgressEvent) => onProgress(inDataUnits(e)) } : {}),
+    ...(onCheckpoint
       ? {
-          onProgress: (e: ProgressEvent) => {
-            const shifted: ProgressEvent = { ...e, trainLoss: e.trainLoss + shift };
-            if (e.valLoss !== undefined) shifted.valLoss = e.valLoss + shift;
-            onProgress(shifted);
+          onCheckpoint: async (p: FlowParams, e: ProgressEvent) => {
+            if (view) FlowModel.replaceParams(view, refTree(p));
+            else view = new FlowModel(flow, refTree(p), record);
+            await onCheckpoint(view, inDataUnits(e));
           },
         }
       : {}),
-  });
+  }).finally(() => view?.dispose());
 
   // ---- the record
-  if (columns !== undefined && (columns.length !== dim || columns.some((c) => typeof c !== "string")))
-    throw new ShapeError(`columns: expected ${dim} names, got ${columns.length}`);
-  if (contextColumns !== undefined && contextColumns.length !== K)
-    throw new ContextError(`contextColumns: expected ${K} names, got ${contextColumns.length}`);
   const training: TrainingRecord = {
     steps: result.steps,
     bestStep: result.bestStep,
@@ -210,14 +240,6 @@ export async function fit(config: FitConfig, data: FitData, options: FitOptions 
     history: summarizeHistory(result, shift),
   };
   if (result.divergence) training.divergence = result.divergence;
-  const contextInfo: ContextInfo | null =
-    K > 0 ? { dim: K, columns: contextColumns ?? null, mean: ctxStd?.mean ?? null, std: ctxStd?.std ?? null } : null;
-  const dataInfo: DataInfo = {
-    columns: columns ?? null,
-    source: source ?? null,
-    discrete: isDiscrete(x),
-    dequantization: options.dequantize ?? null,
-  };
   return new FlowModel(flow, result.params, { config: normalized, preprocessing: pre, context: contextInfo, data: dataInfo, training });
 }
 

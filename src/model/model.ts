@@ -464,6 +464,16 @@ export class FlowModel {
     };
   }
 
+  /**
+   * Swaps in new params of the same flow (TAKES OWNERSHIP of them; the old ones are disposed),
+   * keeping the compiled functions: `fit`'s view of the model at each evaluation (onCheckpoint).
+   */
+  static replaceParams(model: FlowModel, params: FlowParams): void {
+    if (!model._params) throw new FlowError("this model was disposed; load or fit it again");
+    disposeTree(model._params);
+    model._params = params;
+  }
+
   /** Frees the params and compiled functions. The model cannot be used afterwards. */
   dispose(): void {
     if (!this._params) return;

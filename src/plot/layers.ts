@@ -26,6 +26,11 @@ export interface LayersFigureOptions {
   colorBy?: ColorBy;
   /** At most this many panels (evenly spaced stages, first and last kept; default 6). */
   maxPanels?: number;
+  /**
+   * The stages that get a panel, in order (default: evenly spaced, see maxPanels). Colours still
+   * come from stages[0], so one stage shown alone (a page's slider) keeps the colours of the others.
+   */
+  show?: readonly number[];
   /** Panels per row (default 3). */
   perRow?: number;
   title?: string;
@@ -68,7 +73,9 @@ export function layersFigure<C extends CanvasLike>(factory: CanvasFactory<C>, op
     throw new RangeError(`layersFigure: expected ${opts.stages.length} labels (one per stage), got ${opts.labels.length}`);
   if (opts.lines && opts.lines.stages.length !== opts.stages.length)
     throw new RangeError(`layersFigure: expected lines for ${opts.stages.length} stages, got ${opts.lines.stages.length}`);
-  const shown = pickStages(opts.stages.length, opts.maxPanels ?? 6);
+  if (opts.show && (opts.show.length === 0 || opts.show.some((s) => !Number.isInteger(s) || s < 0 || s > L)))
+    throw new RangeError(`layersFigure: show: expected stage numbers in 0…${L}, got [${opts.show.join(", ")}]`);
+  const shown = opts.show ? opts.show.slice() : pickStages(opts.stages.length, opts.maxPanels ?? 6);
   const k = shown.length;
   // At most 3 panels per row keeps the figure ~950 px wide, legible when shown 800 px wide.
   const perRow = opts.perRow ?? Math.ceil(k / Math.ceil(k / 3));

@@ -76,6 +76,12 @@ export interface TrainOptions {
   recordStepTimes?: boolean;
   /** Called before the first step ("compiling"), after every evaluation ("training"), and at the end ("done"). */
   onProgress?: (event: ProgressEvent) => void;
+  /**
+   * Awaited after every evaluation (after `onProgress`) with the current params, lent for the call
+   * (do not dispose or keep them): training waits until the returned promise settles, so a page can
+   * draw the model as it is, or pause training. The time it takes is not counted in stepsPerSec.
+   */
+  onCheckpoint?: (params: FlowParams, event: ProgressEvent) => void | Promise<void>;
   /** Abort training (the best params so far are returned, stopReason "aborted"). */
   signal?: AbortSignal;
   /**
@@ -109,7 +115,7 @@ export interface TrainOptions {
 export const TRAIN_OPTION_KEYS = [
   "steps", "epochs", "batchSize", "lr", "schedule", "beta1", "beta2", "eps", "weightDecay", "clipNorm",
   "validationFraction", "validation", "patience", "evalEvery", "evalBatchSize", "seed", "dtype", "restoreBest",
-  "recordStepTimes", "onProgress", "signal", "microBatchSize", "dequantize", "divergence", "lossOffset",
+  "recordStepTimes", "onProgress", "onCheckpoint", "signal", "microBatchSize", "dequantize", "divergence", "lossOffset",
 ] as const satisfies readonly (keyof TrainOptions)[];
 
 export interface TrainResult {
@@ -252,6 +258,7 @@ export async function trainFlow(flow: Flow, params: FlowParams, data: TrainData,
     lossOffset: loop.lossOffset,
     watch,
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    ...(o.onCheckpoint ? { onCheckpoint: o.onCheckpoint } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
   });
   const result: TrainResult = {

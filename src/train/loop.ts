@@ -77,6 +77,8 @@ export interface LoopSettings {
   lossOffset: number;
   watch: DivergenceMonitor;
   onProgress?: (event: ProgressEvent) => void;
+  /** Awaited after every evaluation with the current params (lent: valid during the call, not consumed). */
+  onCheckpoint?: (params: FlowParams, event: ProgressEvent) => void | Promise<void>;
   signal?: AbortSignal;
   /** The end of a diverged run's message after the knobs every loop has (lr, clipNorm, scaleBound, schedule). */
   divergenceAdvice?: string;
@@ -149,13 +151,15 @@ export async function runTrainingLoop(params: FlowParams, objective: Objective, 
   let windowTime = 0;
   let lastYield = performance.now();
   let lastLr = learningRate(schedule, 0, Math.max(1, totalSteps), baseLr);
-  const progress = (phase: ProgressEvent["phase"], valLoss?: number): void => {
-    if (!onProgress) return;
+  const progressEvent = (phase: ProgressEvent["phase"], valLoss?: number): ProgressEvent => {
     const trainLoss = windowSteps > 0 ? windowLoss / windowSteps : NaN;
     const stepsPerSec = windowTime > 0 ? (windowSteps * 1000) / windowTime : 0;
     const e: ProgressEvent = { phase, step: stepsDone, totalSteps, trainLoss, stepsPerSec, lr: lastLr };
     if (valLoss !== undefined) e.valLoss = valLoss;
-    onProgress(e);
+    return e;
+  };
+  const progress = (phase: ProgressEvent["phase"], valLoss?: number): void => {
+    if (onProgress) onProgress(progressEvent(phase, valLoss));
   };
 
   /** One evaluation: history, best params, early stopping and blow-up. Returns why to stop, if it should. */
@@ -176,6 +180,8 @@ export async function runTrainingLoop(params: FlowParams, objective: Objective, 
       evalsSinceBest++;
     }
     progress(phase, valLoss);
+    // a page draws the current model here, or pauses training by settling later
+    if (settings.onCheckpoint) await settings.onCheckpoint(state.params, progressEvent(phase, valLoss));
     windowLoss = 0;
     windowSteps = 0;
     windowTime = 0;

@@ -83,3 +83,38 @@ test("FlowModel async forms: the default seed follows the call order of sync and
     again.dispose();
   }
 });
+
+test("fit onCheckpoint: the model at every evaluation, awaited (training waits), the last one equal to the returned model", async () => {
+  const seen: { step: number; lp: Float64Array; valLoss: number | undefined }[] = [];
+  let lastView: FlowModel | undefined;
+  let waiting = false;
+  const model = await fit({ flow: "realnvp", layers: 2, hidden: [8] }, DATA, {
+    steps: 30,
+    evalEvery: 10,
+    batchSize: 64,
+    lr: 5e-3,
+    seed: 2,
+    restoreBest: false,
+    onCheckpoint: async (view, event) => {
+      assert.equal(waiting, false, "the next evaluation came before this one settled");
+      waiting = true;
+      // a page pausing: training goes on only when this settles
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      seen.push({ step: event.step, lp: await view.logProbAsync(POINTS), valLoss: event.valLoss });
+      assert.equal(view.training, null);
+      lastView = view;
+      waiting = false;
+    },
+  });
+  try {
+    assert.deepEqual(seen.map((s) => s.step), [10, 20, 30]);
+    assert.notDeepEqual(seen[0]!.lp, seen[2]!.lp, "the view follows the params");
+    // in data units like the returned model: the last view is the returned (last) params
+    sameBits(seen[2]!.lp, model.logProb(POINTS), "last checkpoint vs returned model");
+    const record = model.training!.history;
+    assert.equal(record.valLoss.at(-1), seen[2]!.valLoss, "the event's validation loss is the record's (data units)");
+    assert.throws(() => lastView!.logProb(POINTS), /disposed/, "the view ends with fit");
+  } finally {
+    model.dispose();
+  }
+});
