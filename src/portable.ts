@@ -32,6 +32,7 @@ export {
 export * from "./nn/index.js";
 export * from "./bijectors/index.js";
 export * from "./distributions/index.js";
+export * from "./targets/index.js";
 export * from "./flows/index.js";
 export * from "./train/index.js";
 export * from "./data/index.js";

@@ -11,3 +11,14 @@ export {
   trainFlow,
 } from "./fit.js";
 export { type LogProbEvaluator, type EvaluatorOptions, DEFAULT_EVAL_BATCH, makeEvaluator, meanAndStdError } from "./evaluate.js";
+export { type Objective, type StepState, type LoopSettings, type LoopResult, runTrainingLoop } from "./loop.js";
+export {
+  type LogTarget,
+  type VariationalOptions,
+  type VariationalResult,
+  type VariationalEstimates,
+  VARIATIONAL_OPTION_KEYS,
+  fitVariational,
+  estimateVariational,
+  importanceEstimates,
+} from "./variational.js";
