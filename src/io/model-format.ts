@@ -107,6 +107,28 @@ export interface TrainingRecord {
   lr: number | null;
   /** A summary of the loss curve: at most 200 evaluation points (nats, data units; null = not finite). */
   history: { step: number[]; trainLoss: (number | null)[]; valLoss: (number | null)[] };
+  /** Variational inference (nflow vi): the target and the estimates at the end of training; absent for maximum likelihood. */
+  variational?: VariationalRecord;
+}
+
+/** What a variational fit records: its target and the figures of q against it (train/variational.ts). */
+export interface VariationalRecord {
+  /** A built-in target's name, or the path of the module it came from. */
+  target: string;
+  targetKind: "builtin" | "module";
+  /** log Z of the target where known, and how it is known. */
+  trueLogZ: number | null;
+  trueLogZMethod: "exact" | "quadrature" | null;
+  /** Samples of q per step. */
+  samplesPerStep: number;
+  /** Samples of the estimates; ELBO, log Ẑ (importance sampling) and their standard errors; Kish ESS and ESS/N (null = not finite). */
+  samples: number;
+  elbo: number | null;
+  elboStdErr: number | null;
+  logZ: number | null;
+  logZStdErr: number | null;
+  ess: number;
+  essFraction: number;
 }
 
 /** Everything in a model file except the tensors. */
