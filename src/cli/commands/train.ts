@@ -241,7 +241,7 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 /** What to change after a diverged or useless run: every knob named is a flag of `nflow train`. */
-const DIVERGENCE_ADVICE = (lr: number): string =>
+export const DIVERGENCE_ADVICE = (lr: number): string =>
   `Try a lower --lr (e.g. ${(lr / 10).toPrecision(2)}), --clip-norm 5, --scale-bound 2 or --schedule cosine.`;
 
 /**
@@ -249,7 +249,7 @@ const DIVERGENCE_ADVICE = (lr: number): string =>
  * exist, else to NAME.<tag>.nflow beside it (NAME.<tag>-2.nflow … when that exists too).
  * Saves nothing and returns null when the best params are the initial ones.
  */
-async function saveBeside(model: FlowModel, out: string, tag: string): Promise<string | null> {
+export async function saveBeside(model: FlowModel, out: string, tag: string): Promise<string | null> {
   if (model.training!.bestStep === 0) return null;
   let path = out;
   if (existsSync(out)) {
@@ -267,7 +267,7 @@ async function saveBeside(model: FlowModel, out: string, tag: string): Promise<s
  * step (the trainer returns its best params, which are then saved); a second one quits at once.
  * Exit code 128 + the signal number, as shells report a killed command.
  */
-function interruptOnSignals(out: Output): { signal: AbortSignal; exitCode(): ExitCode; dispose(): void } {
+export function interruptOnSignals(out: Output): { signal: AbortSignal; exitCode(): ExitCode; dispose(): void } {
   const controller = new AbortController();
   let code = ExitCode.Interrupted;
   const handlers: [NodeJS.Signals, () => void][] = (["SIGINT", "SIGTERM"] as const).map((name) => [
@@ -317,7 +317,7 @@ function parseBaseFlag(text: string): BaseConfig {
 }
 
 /** `--schedule constant | cosine | cosine:W | step:N | step:N:γ`. */
-function parseScheduleFlag(text: string): Schedule {
+export function parseScheduleFlag(text: string): Schedule {
   const [kind, ...rest] = text.split(":");
   const nums = rest.map(Number);
   const bad = (): never => {
