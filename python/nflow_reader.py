@@ -421,6 +421,56 @@ class Linear:
         return z, np.full(x.shape[0], -np.sum(p["logDiag"]))
 
 
+class ActNorm:
+    """ActNorm (Glow): per dimension (shape None) or per channel of images [C, H, W]; normalising
+    direction z = (x − loc_c)/e^{logScale_c}, log-det −H·W·Σ logScale. `initialized` (the data-init
+    flag) does not enter the map."""
+
+    def __init__(self, dim, shape):
+        self.dim = dim
+        self.shape = None if shape is None else [int(v) for v in shape]
+        self.channels = dim if shape is None else self.shape[0]
+        self.pixels = 1 if shape is None else self.shape[1] * self.shape[2]
+
+    def describe(self):
+        return {"kind": "actnorm", "shape": self.shape}
+
+    def param_shapes(self):
+        return {"loc": (self.channels,), "logScale": (self.channels,), "initialized": (1,)}
+
+    def inverse(self, p, x, ctx):
+        loc, s = np.repeat(p["loc"], self.pixels), np.repeat(p["logScale"], self.pixels)
+        return (x - loc) / np.exp(s), np.full(x.shape[0], -self.pixels * np.sum(p["logScale"]))
+
+
+class Conv1x1:
+    """Invertible 1×1 convolution (Glow) on images [C, H, W]: every pixel's channels x_p = W z_p with
+    W = P·L·U ((P v)_c = v[perm[c]], L = I + strict lower part of `lower`, U = diag(e^{logDiag}) +
+    strict upper part of `upper`); normalising z_p = W⁻¹ x_p, log-det −H·W·Σ logDiag."""
+
+    def __init__(self, shape, permutation):
+        self.shape = [int(v) for v in shape]
+        self.perm = [int(v) for v in permutation]
+        C, H, W = self.shape
+        self.dim = C * H * W
+
+    def describe(self):
+        return {"kind": "conv1x1", "shape": self.shape, "permutation": self.perm}
+
+    def param_shapes(self):
+        C = self.shape[0]
+        return {"lower": (C, C), "upper": (C, C), "logDiag": (C,)}
+
+    def inverse(self, p, x, ctx):
+        C, H, W = self.shape
+        L = np.tril(p["lower"], -1) + np.eye(C)
+        U = np.triu(p["upper"], 1) + np.diag(np.exp(p["logDiag"]))
+        Wm = (L @ U)[self.perm]  # row c of P·M is row perm[c] of M
+        v = x.reshape(x.shape[0], C, H * W)
+        z = np.linalg.inv(Wm) @ v  # z_p = W⁻¹ x_p for every sample and pixel
+        return z.reshape(x.shape[0], -1), np.full(x.shape[0], -H * W * np.sum(p["logDiag"]))
+
+
 class BatchNorm:
     """Evaluation mode: z = (x − μ)/√(σ² + ε)·e^{logGamma} + beta with the running μ, σ²;
     log-det Σ logGamma − ½ log(σ² + ε)."""
@@ -710,7 +760,11 @@ def vector_layers(c):
                 out.append(Linear(D, range(D - 1, -1, -1)))
             if c["batchNorm"]:
                 out.append(BatchNorm(D))
+        if c.get("actnorm") and l > 0:
+            out.append(ActNorm(D, None))
         out.append(main(l))
+    if c.get("actnorm"):
+        out.append(ActNorm(D, None))
     return out
 
 
@@ -723,10 +777,18 @@ def multi_scale_layers(c, shape, s):
     width, blocks, K = c["hidden"][0], len(c["hidden"]), c["contextDim"]
 
     def couplings(sh, mask, count):
+        # Glow's step: [actnorm] → [1×1 conv where ≥ 2 channels, permutation "lu"] → coupling;
+        # with the conv, channel couplings keep parity 0
+        conv = c["permutation"] == "lu" and sh[0] >= 2
         for i in range(count):
             if i > 0 and c["batchNorm"]:
                 normalising.append(BatchNorm(sh[0] * sh[1] * sh[2]))
-            normalising.append(ImageCoupling(sh, mask, i % 2, width, blocks, K))
+            if c.get("actnorm"):
+                normalising.append(ActNorm(sh[0] * sh[1] * sh[2], sh))
+            if conv:
+                normalising.append(Conv1x1(sh, list(range(sh[0] - 1, -1, -1))))
+            parity = 0 if mask == "channel" and conv else i % 2
+            normalising.append(ImageCoupling(sh, mask, parity, width, blocks, K))
 
     if s == c["scales"] - 1:
         couplings(shape, "checkerboard", c["layers"] + 1)
@@ -755,6 +817,10 @@ def described_layers(descriptions, dim, c):
             out.append(BatchNorm(dim, d["eps"]))
         elif kind == "linear":
             out.append(Linear(dim, d["permutation"]))
+        elif kind == "actnorm":
+            out.append(ActNorm(dim, d["shape"]))
+        elif kind == "conv1x1":
+            out.append(Conv1x1(d["shape"], d["permutation"]))
         elif kind == "rescale":
             out.append(Rescale(dim))
         elif kind == "logit":

@@ -303,6 +303,21 @@ const CASES: Case[] = [
     points: uniformPoints(3, 16, 14),
   },
   {
+    name: "realnvp-actnorm-lu",
+    config: { flow: "realnvp", dim: 3, layers: 3, hidden: [6], actnorm: true, mixing: "lu", seed: 2 },
+    points: gaussians(5, 3, 16),
+  },
+  {
+    name: "maf-actnorm-bn",
+    config: { flow: "maf", dim: 4, layers: 2, hidden: [7], actnorm: true, batchNorm: true },
+    points: gaussians(5, 4, 17),
+  },
+  {
+    name: "image-realnvp-glow",
+    config: { flow: "realnvp", image: [2, 4, 4], layers: 1, hidden: [3], actnorm: true, mixing: "lu" },
+    points: uniformPoints(3, 32, 18),
+  },
+  {
     name: "image-realnvp-float64",
     config: { flow: "realnvp", image: [1, 4, 4], layers: 1, hidden: [3], dtype: "float64" },
     points: uniformPoints(3, 16, 15),
@@ -334,7 +349,7 @@ async function saveCase(c: Case): Promise<string[]> {
   return files;
 }
 
-test("every base, batch norm, random permutations, activations, float64 and image flows: the reader equals the library's logProb", async () => {
+test("every base, batch norm, random permutations, actnorm and 1×1 convolutions, activations, float64 and image flows: the reader equals the library's logProb", async () => {
   for (const c of CASES) {
     const files = await saveCase(c);
     const points = writeCsv(`${c.name}-x.csv`, null, c.points);
