@@ -14,7 +14,7 @@
  * plain JSON (masks, permutation orders, MADE degrees, …), stored as the `layers` metadata.
  *
  * Anything this module does not know (a custom bijector such as FixedLinear, an Invert of
- * anything but the logit layer, a transformer other than affine/additive) cannot be described,
+ * anything but the logit layer, a transformer other than affine/additive/spline) cannot be described,
  * and saving it is refused (UndescribableFlowError) instead of writing a file that never loads.
  */
 import { ConfigError } from "../engine/errors.js";
@@ -36,6 +36,7 @@ import { FactorOut } from "../bijectors/factor-out.js";
 import { ImageAffineCoupling } from "../bijectors/image-coupling.js";
 import { AffineTransformer } from "../bijectors/transformers/affine.js";
 import { AdditiveTransformer } from "../bijectors/transformers/additive.js";
+import { SplineTransformer } from "../bijectors/transformers/spline.js";
 import { resnetLayerChannels } from "../nn/resnet.js";
 import type { Distribution } from "../distributions/distribution.js";
 import type { Flow } from "../distributions/flow.js";
@@ -100,6 +101,28 @@ function undescribable(what: string): UndescribableFlowError {
   );
 }
 
+/** What a file needs to apply a spline transformer (docs/model-format.md, spline layers). */
+function splineFields(t: SplineTransformer): Record<string, number> {
+  return { bins: t.bins, bound: t.bound, minBinWidth: t.minBinWidth, minBinHeight: t.minBinHeight, minDerivative: t.minDerivative };
+}
+
+/**
+ * A MADE's output heads by transformer, in θ order: affine [shift, logScale], additive [shift],
+ * spline [width0 … width{K−1}, height0 … height{K−1}, derivative1 … derivative{K−1}] (bin logits,
+ * then the raw derivatives at the interior knots 1..K−1). Undefined for a transformer a file cannot hold.
+ */
+function madeHeads(t: Autoregressive["transformer"]): { heads: string[]; fields: Record<string, unknown> } | undefined {
+  if (t instanceof AffineTransformer && Number.isFinite(t.scaleBound)) return { heads: ["shift", "logScale"], fields: { scaleBound: t.scaleBound } };
+  if (t instanceof AdditiveTransformer) return { heads: ["shift"], fields: { transformer: "additive" } };
+  if (t instanceof SplineTransformer) {
+    const K = t.bins;
+    const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => i + from);
+    const heads = [...range(K).map((k) => `width${k}`), ...range(K).map((k) => `height${k}`), ...range(K - 1, 1).map((k) => `derivative${k}`)];
+    return { heads, fields: { transformer: "spline", ...splineFields(t) } };
+  }
+  return undefined;
+}
+
 /** [description, (memSubpath, canonicalSubpath) pairs] of one leaf layer. */
 function describeLayer(b: Bijector): [LayerDescription, [string, string][]] {
   if (b instanceof Coupling) {
@@ -109,16 +132,18 @@ function describeLayer(b: Bijector): [LayerDescription, [string, string][]] {
     if (t instanceof AffineTransformer && b.kind === "affine-coupling" && Number.isFinite(t.scaleBound))
       return [{ kind: "affine-coupling", ...common, scaleBound: t.scaleBound }, names];
     if (t instanceof AdditiveTransformer && b.kind === "additive-coupling") return [{ kind: "additive-coupling", ...common }, names];
+    if (t instanceof SplineTransformer && b.kind === "spline-coupling") return [{ kind: "spline-coupling", ...common, ...splineFields(t) }, names];
     throw undescribable(`a ${b.kind} layer with a ${t.kind} transformer`);
   }
   if (b instanceof Autoregressive) {
     const t = b.transformer;
-    if (!(t instanceof AffineTransformer) || !Number.isFinite(t.scaleBound) || (b.kind !== "masked-autoregressive" && b.kind !== "inverse-autoregressive"))
+    const heads = madeHeads(t);
+    if (heads === undefined || (b.kind !== "masked-autoregressive" && b.kind !== "inverse-autoregressive"))
       throw undescribable(`a ${b.kind} layer with a ${t.kind} transformer`);
     const s = b.made;
     const names = mlpNames("made", "made", s.hidden.length);
     if (s.contextDim > 0) names.push(["made.Wc", "made.context.weight"]);
-    ["shift", "logScale"].forEach((head, h) => {
+    heads.heads.forEach((head, h) => {
       names.push([`made.heads.W.${h}`, `made.${head}.weight`], [`made.heads.b.${h}`, `made.${head}.bias`]);
     });
     return [
@@ -127,7 +152,7 @@ function describeLayer(b: Bijector): [LayerDescription, [string, string][]] {
         degrees: s.order.slice(),
         hiddenDegrees: s.hiddenDegrees.map((d) => d.slice()),
         activation: s.activation,
-        scaleBound: t.scaleBound,
+        ...heads.fields,
       },
       names,
     ];
