@@ -16,6 +16,7 @@ type CommandModule = { run(argv: string[]): Promise<number> };
 /** Every command: its one-line summary and its module. */
 export const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
   train: { summary: "fit a flow to a toy or a table and save the model file", load: () => import("./commands/train.js") },
+  vi: { summary: "fit a flow to an unnormalised density by variational inference (ELBO, log Z, ESS)", load: () => import("./commands/vi.js") },
   eval: { summary: "mean test log-likelihood (nats, bits/dim, KL gap for toys)", load: () => import("./commands/eval.js") },
   sample: { summary: "draw samples from a model into a CSV, or an image grid (PNG)", load: () => import("./commands/sample.js") },
   logprob: { summary: "log p(x) of every row of a table, in data units", load: () => import("./commands/logprob.js") },
