@@ -12,7 +12,7 @@ import { basename, dirname, extname, join } from "node:path";
 import { defineCommand, UsageError } from "../args.js";
 import { ExitCode, runCommand, type Output, type Progress } from "../output.js";
 import { checkOutputPath, resolveData, type DataSet } from "../data.js";
-import { FLOW_KINDS, type BaseConfig, type FlowKind, type MaskKind, type PermutationKind } from "../../flows/config.js";
+import { FLOW_KINDS, type BaseConfig, type FlowKind, type MaskKind, type MixingKind, type PermutationKind } from "../../flows/config.js";
 import { fit } from "../../model/fit.js";
 import type { FlowModel } from "../../model/model.js";
 import { parseSchedule, type Schedule } from "../../train/schedules.js";
@@ -55,7 +55,9 @@ export const trainSpec = defineCommand({
     base: { type: "string", placeholder: "normal|diag-normal|logistic|mog:K", defaultText: "normal; images: nice logistic, class-conditional a conditional Gaussian", description: "base density p(z): standard normal, a trained diagonal Gaussian, standard logistic, or a mixture of K Gaussians" },
     mask: { type: "string", choices: ["half", "alternating"], defaultText: "half", description: "coupling mask of nice/realnvp on vectors (flipped every layer)" },
     permutation: { type: "string", choices: ["none", "reverse", "random", "lu"], defaultText: "none for nice/realnvp, reverse for maf/iaf", description: "mixing between layers: a fixed permutation, or lu: a trainable LU linear map (starts as reverse)" },
+    mixing: { type: "string", choices: ["lu", "permutation", "none"], defaultText: "as --permutation", description: "Glow's name for --permutation: lu (trainable LU linear map; on an image realnvp, invertible 1×1 convolutions), permutation (a fixed one: reverse unless --permutation random), none" },
     batchNorm: { type: "boolean", description: "batch normalisation as a bijection between layers (running statistics in evaluation)" },
+    actnorm: { type: "boolean", description: "Glow's ActNorm before every layer (per channel on images), initialised from the first batch to zero mean and unit variance (realnvp, maf, iaf)" },
     scaleBound: { type: "number", min: 0, defaultText: "the config default", description: "bound B of the affine log-scales (s = B·tanh(ŝ/B); realnvp, maf, iaf): smaller is more stable" },
     microBatch: { type: "integer", min: 1, defaultText: "the batch; images with realnvp: 16", description: "rows per gradient pass; the passes' gradients are summed into one update (bounds the memory of a step)" },
     eps: { type: "number", min: 0, defaultText: "1e-8; images with nice: 1e-4 (as the NICE paper)", description: "Adam ε" },
@@ -153,6 +155,8 @@ export async function run(argv: string[]): Promise<number> {
         ...(v.mask !== undefined ? { mask: v.mask as MaskKind } : {}),
         ...(v.permutation !== undefined ? { permutation: v.permutation as PermutationKind } : {}),
         ...(v.batchNorm ? { batchNorm: true } : {}),
+        ...(v.mixing !== undefined ? { mixing: v.mixing as MixingKind } : {}),
+        ...(v.actnorm ? { actnorm: true } : {}),
       },
       { x: data.x, n: data.n, dim: data.dim, ...(data.context ? { context: data.context } : {}) },
       {
