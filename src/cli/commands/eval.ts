@@ -4,20 +4,21 @@
  * NLL − H = KL(p‖q) ≥ 0.
  */
 import { statSync } from "node:fs";
-import { defineCommand } from "../args.js";
+import { defineCommand, UsageError } from "../args.js";
 import { ExitCode, runCommand } from "../output.js";
 import { LABEL_COLUMN, resolveData } from "../data.js";
 import { meanAndStdError } from "../../train/evaluate.js";
 import { bitsPerDim, checkLevels, dequantizeSeeded, EVAL_NOISE_SEED, logitLogDet } from "../../data/dequantize.js";
 import type { FlowModel } from "../../model/model.js";
 import { inSlices, MODEL_FLAG, openModel } from "./common.js";
+import { evaluateVariationalModel } from "./vi.js";
 
 export const evalSpec = defineCommand({
   name: "eval",
   summary: "Mean test log-likelihood of a model (nats; bits/dim of dequantised discrete data such as images; KL gap for toys with a known entropy).",
   flags: {
     model: MODEL_FLAG,
-    data: { type: "string", required: true, placeholder: "toy|file|images", description: "a toy name (fresh test samples), a table file (a folder with meta.json: its test part), or images (mnist, fashion-mnist:DIR: the 10,000 test images; an …-idx3-ubyte[.gz] file)" },
+    data: { type: "string", placeholder: "toy|file|images", defaultText: "required, except for a model from nflow vi", description: "a toy name (fresh test samples), a table file (a folder with meta.json: its test part), or images (mnist, fashion-mnist:DIR: the 10,000 test images; an …-idx3-ubyte[.gz] file)" },
     n: { type: "integer", min: 1, defaultText: "20000 toy samples; every row of a file or every test image", description: "number of test rows" },
     seed: { type: "integer", min: 0, defaultText: "training seed + 1000003", description: "seed of the toy test samples (differs from the training samples)" },
   },
@@ -25,6 +26,7 @@ export const evalSpec = defineCommand({
     "Examples:",
     "  nflow eval --model moons.nflow --data moons --n 20000",
     "  nflow eval --model mnist-realnvp.nflow --data mnist",
+    "  nflow eval --model q.nflow                    (a model from nflow vi: ELBO, log Z ± SE and ESS from --n samples of q)",
     "",
     "Dequantised models (images): the test pixels b are evaluated at x = (b + u)/256 with a fixed noise",
     "seed, and bits/dim = (NLL_x + D·log 256)/(D·ln 2) is in the discrete pixel space; with a logit layer",
@@ -37,6 +39,13 @@ export async function run(argv: string[]): Promise<number> {
     const v = args.values;
     const model = await openModel(v.model, out);
     try {
+      if (v.data === undefined) {
+        if (!model.training?.variational) throw new UsageError(`--data is required: ${v.model} was fitted to data (only a model from nflow vi is evaluated against its target)`);
+        const seed = v.seed ?? ((model.training.seed ?? 0) + 1000003) >>> 0;
+        const { result, lines } = await evaluateVariationalModel(model, { n: v.n ?? 20000, seed, modelPath: v.model }, out);
+        out.result(result, lines);
+        return ExitCode.Ok;
+      }
       const seed = v.seed ?? ((model.training?.seed ?? 0) + 1000003) >>> 0;
       const contextColumns = evalContextColumns(model);
       const data = resolveData(v.data, {
