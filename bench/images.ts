@@ -219,7 +219,7 @@ export async function runImageConfig(which: ImageConfigName, steps: number, test
     sample_throughput: sTp,
     logprob_throughput: lpTp,
     throughput_calls: `in calls of ${spec.microBatch} rows`,
-    peer: spec.peer,
+    peers_md_reference: { source: "docs/reference/PEERS-IMAGES.md: plain PyTorch on another machine and day, 2 threads; for orientation only, not comparable (use --peer for a same-run ratio)", figures: spec.peer },
     ...(note ? { note } : {}),
     env: env(),
     timestamp: new Date().toISOString(),

