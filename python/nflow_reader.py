@@ -8,7 +8,8 @@ prints one log p(x) per row of POINTS.csv (nats, in the data's units: the same n
 dtype. Every family the library builds is covered: NICE (additive couplings and the rescale layer),
 RealNVP on vectors (affine couplings, masks, permutations, batch norm) and on images (multi-scale:
 checkerboard and channel couplings with residual conv conditioners, squeeze, factor-out), MAF and
-IAF (MADE conditioners), their conditional forms, and every base (standard normal, diagonal
+IAF (MADE conditioners), rational-quadratic spline couplings and spline/additive MAF and IAF
+(Neural Spline Flows), their conditional forms, and every base (standard normal, diagonal
 normal, standard logistic, mixture of Gaussians, uniform box, conditional diagonal normal), with
 the model's standardisation of x and of the context. Image models take pixels in the model's
 units, x = (b + u)/levels in [0, 1] (what `nflow logprob` takes); add D·log(levels) for the
@@ -219,6 +220,54 @@ def bounded(raw, bound):
     return np.tanh(raw * (1.0 / bound)) * bound
 
 
+SPLINE_KEYS = ("bins", "bound", "minBinWidth", "minBinHeight", "minDerivative")
+
+
+def spline_spec(c):
+    """The spline fields of a config (its `bins` and `bound`, the library's fixed minima)."""
+    return {"bins": c["bins"], "bound": c["bound"], "minBinWidth": 1e-3, "minBinHeight": 1e-3, "minDerivative": 1e-3}
+
+
+def rq_spline_inverse(y, theta, spec):
+    """Inverse of the monotonic rational-quadratic spline (src/bijectors/transformers/spline.ts):
+    y [N, k], theta [N, k, 3K − 1] = [K width logits, K height logits, K − 1 raw interior
+    derivatives]. Identity outside [−B, B]; inside, bin widths w = 2B·(m_w + (1 − K·m_w)·softmax),
+    heights likewise, knot derivatives δ = m_δ + softplus(raw + log(e^{1 − m_δ} − 1)) with
+    δ_0 = δ_K = 1; in bin k (by the y-knots) ξ = 2c/(−b − √(b² − 4ac)) with Y = y − y_k,
+    q = δ_{k+1} + δ_k − 2s, a = h(s − δ_k) + Yq, b = hδ_k − Yq, c = −sY, s = h/w; x = x_k + ξw and
+    log|∂x/∂y| = −log τ'(x). Returns (x, elementwise log-det)."""
+    K, B = spec["bins"], spec["bound"]
+
+    def sizes(logits, m):
+        e = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        return 2.0 * B * (m + (1.0 - K * m) * e / e.sum(axis=-1, keepdims=True))
+
+    def left(size):
+        return -B + np.concatenate([np.zeros(size.shape[:-1] + (1,)), np.cumsum(size, axis=-1)[..., :-1]], axis=-1)
+
+    w, h = sizes(theta[..., :K], spec["minBinWidth"]), sizes(theta[..., K : 2 * K], spec["minBinHeight"])
+    xl, yl = left(w), left(h)
+    md = spec["minDerivative"]
+    d = md + softplus(theta[..., 2 * K :] + math.log(math.expm1(1.0 - md)))
+    ones = np.ones(y.shape + (1,))
+    dl, dr = np.concatenate([ones, d], axis=-1), np.concatenate([d, ones], axis=-1)
+    inside = np.abs(y) <= B
+    ys = np.where(inside, y, 0.0)
+    # the bin: the number of interior knots at or below y (a knot belongs to the bin it starts)
+    idx = (ys[..., None] >= yl[..., 1:]).sum(axis=-1)[..., None]
+    pick = lambda a: np.take_along_axis(a, idx, axis=-1)[..., 0]
+    w, h, xl, yl, dl, dr = pick(w), pick(h), pick(xl), pick(yl), pick(dl), pick(dr)
+    s = h / w
+    q = dr + dl - 2.0 * s
+    Y = ys - yl
+    a, b, c = h * (s - dl) + Y * q, h * dl - Y * q, -s * Y
+    xi = 2.0 * c / (-b - np.sqrt(np.maximum(b * b - 4.0 * a * c, 0.0)))
+    x = xl + xi * w
+    t = xi * (1.0 - xi)
+    logd = 2.0 * np.log(s) + np.log(dr * xi**2 + 2.0 * s * t + dl * (1.0 - xi) ** 2) - 2.0 * np.log(s + q * t)
+    return np.where(inside, x, y), np.where(inside, -logd, 0.0)
+
+
 def mulberry32(seed):
     """The library's host generator (src/engine/random.ts hostRng), bit for bit (uint32 arithmetic)."""
     a = seed & 0xFFFFFFFF
@@ -269,20 +318,24 @@ class Coupling:
     """Vector coupling. mask[d] = 1: d passes unchanged and conditions. θ = MLP([x_pass, ctx]) has
     P·k_t columns, block j = θ_j over the transformed coordinates in increasing order:
     additive (NICE) θ = [t]: x_t = z_t + t;  affine (RealNVP) θ = [t, r], s = B·tanh(r/B):
-    x_t = z_t·e^s + t, so z_t = (x_t − t)·e^{−s}, log-det −Σ s."""
+    x_t = z_t·e^s + t, so z_t = (x_t − t)·e^{−s}, log-det −Σ s;  spline (RQ-NSF (C)) θ = 3K − 1
+    blocks (rq_spline_inverse)."""
 
-    def __init__(self, kind, mask, hidden, act, context_dim, scale_bound=None):
+    def __init__(self, kind, mask, hidden, act, context_dim, scale_bound=None, spline=None):
         self.kind, self.mask = kind, [int(bool(m)) for m in mask]
         self.dim = len(self.mask)
         self.hidden, self.act, self.K, self.bound = list(hidden), act, context_dim, scale_bound
+        self.spline = dict(spline) if spline is not None else None
         m = np.asarray(self.mask, dtype=bool)
         self.ident, self.trans = np.flatnonzero(m), np.flatnonzero(~m)
-        self.P = 1 if kind == "additive-coupling" else 2
+        self.P = 1 if kind == "additive-coupling" else 3 * self.spline["bins"] - 1 if kind == "spline-coupling" else 2
 
     def describe(self):
         d = {"kind": self.kind, "mask": self.mask, "hidden": self.hidden, "activation": self.act}
         if self.kind == "affine-coupling":
             d["scaleBound"] = self.bound
+        if self.kind == "spline-coupling":
+            d.update({key: self.spline[key] for key in SPLINE_KEYS})
         return d
 
     def param_shapes(self):
@@ -290,7 +343,8 @@ class Coupling:
 
     def stack_key(self):
         """What two couplings share when a format 1 file stacks them (CouplingStack.mismatch)."""
-        return (self.kind, self.dim, self.K, tuple(self.hidden), self.act, self.bound, len(self.ident))
+        spline = tuple(self.spline[key] for key in SPLINE_KEYS) if self.spline else None
+        return (self.kind, self.dim, self.K, tuple(self.hidden), self.act, self.bound, spline, len(self.ident))
 
     def inverse(self, p, x, ctx):
         xi = x[:, self.ident]
@@ -301,6 +355,10 @@ class Coupling:
         if self.kind == "additive-coupling":
             z[:, self.trans] = x[:, self.trans] - theta
             return z, np.zeros(x.shape[0])
+        if self.kind == "spline-coupling":
+            th = theta.reshape(x.shape[0], self.P, k).transpose(0, 2, 1)
+            z[:, self.trans], ld = rq_spline_inverse(x[:, self.trans], th, self.spline)
+            return z, ld.sum(axis=1)
         s = bounded(theta[:, k:], self.bound)
         z[:, self.trans] = (x[:, self.trans] - theta[:, :k]) * np.exp(-s)
         return z, -s.sum(axis=1)
@@ -316,15 +374,26 @@ class Autoregressive:
     """MAF / IAF layer with a MADE conditioner. Masks for weights [in, out]: hidden M[j, u] = 1
     iff deg_h[u] ≥ deg_prev[j]; output M[u, i] = 1 iff deg_in[i] > deg_h[u] (strict); the
     context enters the first hidden layer unmasked. θ = [shift head t, raw log-scale head r],
-    s = B·tanh(r/B).
+    s = B·tanh(r/B) (affine); [shift head t] with s = 0 (additive); the 3K − 1 heads width<k>,
+    height<k>, derivative<k> of a spline (rq_spline_inverse), whose inverse replaces (x − t)·e^{−s}.
     MAF: x_i = z_i·e^{s_i(x_<i)} + t_i(x_<i): z = (x − t(x))·e^{−s(x)}, one pass.
     IAF: x_i = z_i·e^{s_i(z_<i)} + t_i(z_<i): D passes w ← (x − t(w))·e^{−s(w)} from w = 0; the
     log-det −Σ s is that of the last pass."""
 
-    def __init__(self, kind, degrees, hidden_degrees, act, context_dim, scale_bound):
+    def __init__(self, kind, degrees, hidden_degrees, act, context_dim, scale_bound, transformer="affine", spline=None):
         self.kind, self.degrees, self.hidden_degrees = kind, list(degrees), [list(h) for h in hidden_degrees]
         self.dim, self.hidden = len(self.degrees), [len(h) for h in self.hidden_degrees]
         self.act, self.K, self.bound = act, context_dim, scale_bound
+        self.transformer, self.spline = transformer, dict(spline) if spline is not None else None
+        if transformer == "affine":
+            self.heads = ["shift", "logScale"]
+        elif transformer == "additive":
+            self.heads = ["shift"]
+        elif transformer == "spline":
+            n = self.spline["bins"]
+            self.heads = [f"width{k}" for k in range(n)] + [f"height{k}" for k in range(n)] + [f"derivative{k}" for k in range(1, n)]
+        else:
+            raise ReaderError(f"unknown transformer {transformer!r}")
         prev = np.asarray(self.degrees)
         self.masks = []
         for deg in self.hidden_degrees:
@@ -339,14 +408,15 @@ class Autoregressive:
             "degrees": self.degrees,
             "hiddenDegrees": self.hidden_degrees,
             "activation": self.act,
-            "scaleBound": self.bound,
+            **({"scaleBound": self.bound} if self.transformer == "affine" else {"transformer": self.transformer}),
+            **({key: self.spline[key] for key in SPLINE_KEYS} if self.transformer == "spline" else {}),
         }
 
     def param_shapes(self):
         out = mlp_shapes("made.", [self.dim, *self.hidden])
         if self.K > 0:
             out["made.context.weight"] = (self.K, self.hidden[0])
-        for head in ("shift", "logScale"):
+        for head in self.heads:
             out[f"made.{head}.weight"] = (self.hidden[-1], self.dim)
             out[f"made.{head}.bias"] = (self.dim,)
         return out
@@ -359,19 +429,23 @@ class Autoregressive:
             if m == 0 and self.K > 0:
                 h = h + ctx @ p["made.context.weight"]
             h = act(h)
-        shift = h @ (p["made.shift.weight"] * self.out_mask) + p["made.shift.bias"]
-        raw = h @ (p["made.logScale.weight"] * self.out_mask) + p["made.logScale.bias"]
-        return shift, bounded(raw, self.bound)
+        return [h @ (p[f"made.{head}.weight"] * self.out_mask) + p[f"made.{head}.bias"] for head in self.heads]
+
+    def step(self, theta, x):
+        """τ⁻¹(x; θ) and its log-det summed over dimensions."""
+        if self.transformer == "spline":
+            z, ld = rq_spline_inverse(x, np.stack(theta, axis=-1), self.spline)
+            return z, ld.sum(axis=1)
+        s = bounded(theta[1], self.bound) if self.transformer == "affine" else np.zeros_like(x)
+        return (x - theta[0]) * np.exp(-s), -s.sum(axis=1)
 
     def inverse(self, p, x, ctx):
         if self.kind == "masked-autoregressive":
-            shift, s = self.made(p, x, ctx)
-            return (x - shift) * np.exp(-s), -s.sum(axis=1)
+            return self.step(self.made(p, x, ctx), x)
         w = np.zeros_like(x)
         for _ in range(self.dim):
-            shift, s = self.made(p, w, ctx)
-            w = (x - shift) * np.exp(-s)
-        return w, -s.sum(axis=1)
+            w, logdet = self.step(self.made(p, w, ctx), x)
+        return w, logdet
 
 
 class Permutation:
@@ -741,13 +815,16 @@ def vector_layers(c):
         # images count parities from the data side, vectors from the base side
         return c["permutation"] == "none" and ((L - 1 - l) if image else l) % 2 == 1
 
+    # the config leaves `transformer` out for the family's default (additive for nice, else affine)
+    transformer = c.get("transformer", "additive" if c["flow"] == "nice" else "affine")
+    spline = spline_spec(c) if transformer == "spline" else None
+
     def main(l):
-        if c["flow"] == "nice":
-            return Coupling("additive-coupling", coupling_mask(D, c["mask"], flip(l)), c["hidden"], c["activation"], K)
-        if c["flow"] == "realnvp":
-            return Coupling("affine-coupling", coupling_mask(D, c["mask"], flip(l)), c["hidden"], c["activation"], K, c["scaleBound"])
+        if c["flow"] in ("nice", "realnvp"):
+            kind = f"{transformer}-coupling"
+            return Coupling(kind, coupling_mask(D, c["mask"], flip(l)), c["hidden"], c["activation"], K, c["scaleBound"] if transformer == "affine" else None, spline)
         kind = "masked-autoregressive" if c["flow"] == "maf" else "inverse-autoregressive"
-        return Autoregressive(kind, *made_degrees(D, c["hidden"]), c["activation"], K, c["scaleBound"])
+        return Autoregressive(kind, *made_degrees(D, c["hidden"]), c["activation"], K, c["scaleBound"], transformer, spline)
 
     out = [Rescale(D)] if c["rescale"] else []
     for l in range(L):
@@ -807,10 +884,13 @@ def described_layers(descriptions, dim, c):
     K, out = c["contextDim"], []
     for d in descriptions:
         kind = d.get("kind")
-        if kind in ("additive-coupling", "affine-coupling"):
-            out.append(Coupling(kind, d["mask"], d["hidden"], d["activation"], K, d.get("scaleBound")))
+        if kind in ("additive-coupling", "affine-coupling", "spline-coupling"):
+            spline = {key: d[key] for key in SPLINE_KEYS} if kind == "spline-coupling" else None
+            out.append(Coupling(kind, d["mask"], d["hidden"], d["activation"], K, d.get("scaleBound"), spline))
         elif kind in ("masked-autoregressive", "inverse-autoregressive"):
-            out.append(Autoregressive(kind, d["degrees"], d["hiddenDegrees"], d["activation"], K, d["scaleBound"]))
+            transformer = d.get("transformer", "affine")
+            spline = {key: d[key] for key in SPLINE_KEYS} if transformer == "spline" else None
+            out.append(Autoregressive(kind, d["degrees"], d["hiddenDegrees"], d["activation"], K, d.get("scaleBound"), transformer, spline))
         elif kind == "permutation":
             out.append(Permutation(d["order"]))
         elif kind == "batch-norm":

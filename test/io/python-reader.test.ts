@@ -317,6 +317,33 @@ const CASES: Case[] = [
     config: { flow: "realnvp", image: [2, 4, 4], layers: 1, hidden: [3], actnorm: true, mixing: "lu" },
     points: uniformPoints(3, 32, 18),
   },
+  // splines (RQ-NSF): points inside [−B, B], on its edge and in the identity tails
+  {
+    name: "realnvp-spline-float64",
+    config: { flow: "realnvp", dim: 3, layers: 3, hidden: [6], transformer: "spline", bins: 5, bound: 2, dtype: "float64" },
+    points: [...gaussians(4, 3, 19), [2, -2, 0.5], [3.5, -0.2, -4]],
+  },
+  {
+    name: "realnvp-spline-lu",
+    config: { flow: "realnvp", dim: 2, layers: 2, hidden: [5], transformer: "spline", permutation: "lu" },
+    points: [...gaussians(4, 2, 20), [3, -3], [5, 0.1]],
+  },
+  {
+    name: "maf-spline-cond",
+    config: { flow: "maf", dim: 3, layers: 2, hidden: [6], transformer: "spline", bins: 4, bound: 1.5, contextDim: 2 },
+    points: [...gaussians(4, 3, 21), [1.5, -1.5, 2]],
+    context: [...gaussians(4, 2, 22), [0.3, -0.3]],
+  },
+  {
+    name: "iaf-spline-float64",
+    config: { flow: "iaf", dim: 3, layers: 2, hidden: [6], transformer: "spline", bins: 3, dtype: "float64" },
+    points: [...gaussians(4, 3, 23), [3, 0, -3.5]],
+  },
+  {
+    name: "maf-additive",
+    config: { flow: "maf", dim: 2, layers: 2, hidden: [5], transformer: "additive" },
+    points: gaussians(4, 2, 24),
+  },
   {
     name: "image-realnvp-float64",
     config: { flow: "realnvp", image: [1, 4, 4], layers: 1, hidden: [3], dtype: "float64" },
@@ -349,7 +376,7 @@ async function saveCase(c: Case): Promise<string[]> {
   return files;
 }
 
-test("every base, batch norm, random permutations, actnorm and 1×1 convolutions, activations, float64 and image flows: the reader equals the library's logProb", async () => {
+test("every base, batch norm, random permutations, actnorm and 1×1 convolutions, splines, activations, float64 and image flows: the reader equals the library's logProb", async () => {
   for (const c of CASES) {
     const files = await saveCase(c);
     const points = writeCsv(`${c.name}-x.csv`, null, c.points);
