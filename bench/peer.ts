@@ -26,11 +26,11 @@
  * Without a python that imports torch, one JSON line {"peer":"skipped","reason":…} and our runs only.
  *
  * Flags: --config C1,C2,… (default C1,C4; C3 needs --mnist-dir), --datasets (C1 toys, C2 mixtures),
- * --seeds N (C1, default 5), --c1-steps N (default 3000), --probe-steps N (default 600),
+ * --seeds N (C1, default 5), --probe-toys a,b (C1 toys that get the second thread setting; default all), --c1-steps N (default 3000), --probe-steps N (default 600),
  * --c2-steps N (default 600: the timed window; 2,000 is the full run), --image-steps C5:N,C6:N
  * (default C5:20,C6:30), --test-n N (C5/C6 final evaluation, ours), --peer-variants a,b (C1 seed runs; default
  * affine-exp-zeroinit,affine-softplus-clamp3), --threads both|off|on (ours; default both),
- * --peer-threads 1,2, --python PATH (default: the first of $NFLOW_PEER_PYTHON, /usr/bin/python3,
+ * --peer-threads 1,2, --python PATH (default $NFLOW_PEER_PYTHON, else the first of /usr/bin/python3,
  * python3 that imports torch), --peer-dir DIR (default ../shared/bench), --mnist-dir DIR (C3),
  * --markdown FILE, --jsonl FILE (every line also there), --dry-run (print the plan).
  */
@@ -51,6 +51,8 @@ export interface PeerOptions {
   toys: string[];
   gmms: string[];
   seeds: number;
+  /** C1 toys that also get the thread-setting runs (ours threads, peer 2 threads); default all. */
+  probeToys?: string[];
   c1Steps: number;
   probeSteps: number;
   c2Steps: number;
@@ -130,6 +132,9 @@ export function parsePeerArgs(argv: readonly string[]): PeerOptions {
       case "--seeds":
         o.seeds = int(flag, take());
         break;
+      case "--probe-toys":
+        o.probeToys = take().split(",").map((d) => d.trim());
+        break;
       case "--c1-steps":
         o.c1Steps = int(flag, take());
         break;
@@ -192,7 +197,7 @@ export function parsePeerArgs(argv: readonly string[]): PeerOptions {
 
 // ------------------------------------------------------------------------------ the peer's python
 
-export type PythonProbe = { python: string; torch: string; numpy?: string } | { skipped: string };
+export type PythonProbe = { python: string; torch: string; numpy?: string; version?: string } | { skipped: string };
 
 /**
  * The first candidate whose python imports torch (and numpy), or why none does. Candidates:
@@ -202,10 +207,10 @@ export function findTorchPython(candidates: readonly (string | undefined)[]): Py
   const tried: string[] = [];
   for (const py of candidates) {
     if (!py || tried.some((t) => t.startsWith(`${py}:`))) continue;
-    const r = spawnSync(py, ["-c", "import torch, numpy; print(torch.__version__, numpy.__version__)"], { encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync(py, ["-c", "import platform, torch, numpy; print(torch.__version__, numpy.__version__, platform.python_version())"], { encoding: "utf8", timeout: 60_000 });
     if (r.status === 0) {
-      const [torch, numpy] = r.stdout.trim().split(/\s+/);
-      return { python: py, torch: torch!, ...(numpy ? { numpy } : {}) };
+      const [torch, numpy, version] = r.stdout.trim().split(/\s+/);
+      return { python: py, torch: torch!, ...(numpy ? { numpy } : {}), ...(version ? { version } : {}) };
     }
     const why = r.error ? (r.error as NodeJS.ErrnoException).code ?? r.error.message : (r.stderr.trim().split("\n").at(-1) ?? `exit ${r.status}`);
     tried.push(`${py}: ${why}`);
@@ -300,10 +305,13 @@ export function planJobs(o: PeerOptions, python: string | undefined, node = proc
           [oursJob("C1", d, t0!, "seeds", [...base, "--seeds", seedList, ...(o.c1Steps !== 3000 ? ["--steps", String(o.c1Steps)] : [])])],
           [peerJob("C1", d, n0!, "seeds", ["--script", peerScript, "--seeds", seedList, ...peerBase, ...(o.c1Steps !== 3000 ? ["--steps", String(o.c1Steps)] : [])], seedsScript)],
         );
-        alternate(
-          tRest.map((t) => oursJob("C1", d, t, "timing", [...base, "--steps", String(o.probeSteps)])),
-          nRest.map((n) => peerJob("C1", d, n, "timing", ["--script", peerScript, "--seeds", "0", "C1", "--dataset", d, "--variant", o.peerVariants[0]!, "--no-wait", "--steps", String(o.probeSteps)], seedsScript)),
-        );
+        if (!o.probeToys || o.probeToys.includes(d))
+          alternate(
+            tRest.map((t) => oursJob("C1", d, t, "timing", [...base, "--steps", String(o.probeSteps)])),
+            nRest.map((n) =>
+              peerJob("C1", d, n, "timing", ["--script", peerScript, "--seeds", "0", "--entropy-n", "10000", "C1", "--dataset", d, "--variant", o.peerVariants[0]!, "--no-wait", "--steps", String(o.probeSteps)], seedsScript),
+            ),
+          );
       }
     } else if (config === "C2") {
       for (const g of o.gmms)
@@ -338,17 +346,21 @@ export function planJobs(o: PeerOptions, python: string | undefined, node = proc
 
 // ------------------------------------------------------------------------------ running
 
-/** The JSON objects among a child's stdout lines (progress and anything else are skipped). */
+/** The JSON objects among a child's stdout lines (progress and anything else are skipped; NaN → null). */
 export function parseJsonLines(text: string): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
   for (const line of text.split("\n")) {
     const t = line.trim();
     if (!t.startsWith("{")) continue;
-    try {
-      const v = JSON.parse(t) as unknown;
-      if (v && typeof v === "object" && !Array.isArray(v)) out.push(v as Record<string, unknown>);
-    } catch {
-      // not a record (a truncated line, a log that starts with "{")
+    for (const candidate of [t, t.replace(/-?\bInfinity\b|\bNaN\b/g, "null")]) {
+      // Python's json.dumps writes NaN and Infinity, which are not JSON: read them as null
+      try {
+        const v = JSON.parse(candidate) as unknown;
+        if (v && typeof v === "object" && !Array.isArray(v)) out.push(v as Record<string, unknown>);
+        break;
+      } catch {
+        // not a record (a truncated line, a log that starts with "{")
+      }
     }
   }
   return out;
@@ -798,7 +810,7 @@ function machineInfo(python: PythonProbe): Record<string, unknown> {
     jax_js: jax,
     torch: "torch" in python ? python.torch : null,
     numpy: "numpy" in python ? python.numpy ?? null : null,
-    python: "python" in python ? python.python : null,
+    python: "python" in python ? `${python.python}${python.version ? ` (Python ${python.version})` : ""}` : null,
     git: git ? `${git}${dirty ? " (with uncommitted changes)" : ""}` : null,
     loadavg_start: loadavg,
   };
@@ -807,7 +819,8 @@ function machineInfo(python: PythonProbe): Record<string, unknown> {
 /** Runs the plan; prints records, comparisons and quality lines; returns the process exit code. */
 export async function runPeer(argv: string[], io: RunIo = { out: (l) => void process.stdout.write(l + "\n"), err: (t) => void process.stderr.write(t) }): Promise<number> {
   const o = parsePeerArgs(argv);
-  const python = findTorchPython([o.python, process.env.NFLOW_PEER_PYTHON, "/usr/bin/python3", "python3"]);
+  // an explicit choice is the only candidate: --python, else $NFLOW_PEER_PYTHON, else Debian's then PATH's
+  const python = findTorchPython(o.python ? [o.python] : process.env.NFLOW_PEER_PYTHON ? [process.env.NFLOW_PEER_PYTHON] : ["/usr/bin/python3", "python3"]);
   const lines: string[] = [];
   const emit = (v: unknown): void => {
     const l = JSON.stringify(v);
