@@ -12,7 +12,7 @@ import { basename, dirname, extname, join } from "node:path";
 import { defineCommand, UsageError } from "../args.js";
 import { ExitCode, runCommand, type Output, type Progress } from "../output.js";
 import { checkOutputPath, resolveData, type DataSet } from "../data.js";
-import { FLOW_KINDS, type BaseConfig, type FlowKind, type MaskKind, type MixingKind, type PermutationKind } from "../../flows/config.js";
+import { FLOW_KINDS, type BaseConfig, type FlowKind, type MaskKind, type MixingKind, type PermutationKind, type TransformerKind } from "../../flows/config.js";
 import { fit } from "../../model/fit.js";
 import type { FlowModel } from "../../model/model.js";
 import { parseSchedule, type Schedule } from "../../train/schedules.js";
@@ -59,6 +59,9 @@ export const trainSpec = defineCommand({
     batchNorm: { type: "boolean", description: "batch normalisation as a bijection between layers (running statistics in evaluation)" },
     actnorm: { type: "boolean", description: "Glow's ActNorm before every layer (per channel on images), initialised from the first batch to zero mean and unit variance (realnvp, maf, iaf)" },
     scaleBound: { type: "number", min: 0, defaultText: "the config default", description: "bound B of the affine log-scales (s = B·tanh(ŝ/B); realnvp, maf, iaf): smaller is more stable" },
+    transformer: { type: "string", choices: ["affine", "additive", "spline"], defaultText: "additive for nice, affine otherwise", description: "elementwise map of every coupling / autoregressive layer: spline is a monotonic rational-quadratic spline (Neural Spline Flows: RQ-NSF (C) with realnvp, RQ-NSF (AR) with maf/iaf)" },
+    bins: { type: "integer", min: 2, max: 256, defaultText: "8", description: "--transformer spline: number of bins K" },
+    bound: { type: "number", min: 0, defaultText: "3", description: "--transformer spline: the spline lives on [−B, B] (identity outside): choose B to cover the (standardised) data" },
     microBatch: { type: "integer", min: 1, defaultText: "the batch; images with realnvp: 16", description: "rows per gradient pass; the passes' gradients are summed into one update (bounds the memory of a step)" },
     eps: { type: "number", min: 0, defaultText: "1e-8; images with nice: 1e-4 (as the NICE paper)", description: "Adam ε" },
     val: { type: "number", min: 0, max: 0.9, default: 0.1, description: "share of the rows held out for validation (best model and early stopping)" },
@@ -128,6 +131,9 @@ export async function run(argv: string[]): Promise<number> {
     const schedule = parseScheduleFlag(v.schedule);
     if (v.clipNorm !== undefined && !(v.clipNorm > 0)) throw new UsageError(`--clip-norm: expected a number > 0, got ${v.clipNorm}`);
     if (v.scaleBound !== undefined && !(v.scaleBound > 0)) throw new UsageError(`--scale-bound: expected a number > 0, got ${v.scaleBound}`);
+    if ((v.bins !== undefined || v.bound !== undefined) && v.transformer !== "spline")
+      throw new UsageError(`${v.bins !== undefined ? "--bins" : "--bound"}: only with --transformer spline`);
+    if (v.bound !== undefined && !(v.bound > 0)) throw new UsageError(`--bound: expected a number > 0, got ${v.bound}`);
     if (v.scales !== undefined && !(image && flow === "realnvp")) throw new UsageError("--scales: only for --flow realnvp on image data");
     const validation = image ? imageValidation(v.data, v.valN ?? 2000, contextColumns, data) : undefined;
     // class-conditional image models: the one-hot label reaches the base too (a conditional Gaussian), not only the conditioners
@@ -157,6 +163,9 @@ export async function run(argv: string[]): Promise<number> {
         ...(v.batchNorm ? { batchNorm: true } : {}),
         ...(v.mixing !== undefined ? { mixing: v.mixing as MixingKind } : {}),
         ...(v.actnorm ? { actnorm: true } : {}),
+        ...(v.transformer !== undefined ? { transformer: v.transformer as TransformerKind } : {}),
+        ...(v.bins !== undefined ? { bins: v.bins } : {}),
+        ...(v.bound !== undefined ? { bound: v.bound } : {}),
       },
       { x: data.x, n: data.n, dim: data.dim, ...(data.context ? { context: data.context } : {}) },
       {
