@@ -142,9 +142,3 @@ test("a tiny image realnvp with actnorm and 1×1 convolutions: round trip, per-c
   disposeTree([r.y, r.logDet, ...r.intermediates!]);
   disposeTree(p);
 });
-
-test("an image realnvp step on a 2×2×2 image (actnorm, 1×1 conv, checkerboard couplings): log-det vs the autodiff Jacobian", () => {
-  defaultDevice("cpu");
-  const { flow } = build({ flow: "realnvp", image: [2, 2, 2], layers: 1, hidden: [2], scales: 1, actnorm: true, mixing: "lu", logit: null, dtype: "float64" });
-  checkBijector(flow.bijector, { dtype: "float64", n: 2, roundTripTol: 1e-10, logDetTol: 1e-9, jacobianSamples: 1, seed: 5, skipPerturb: (path) => flow.stateLeaves.includes(`bijector.${path}`) });
-});

@@ -42,6 +42,10 @@ const VARIANTS: Record<string, Variant> = {
   "realnvp+spline": { flow: "realnvp", ...SMALL, transformer: "spline", bins: 4, bound: 2 },
   "maf+spline": { flow: "maf", ...SMALL, transformer: "spline", bins: 3, bound: 2 },
   "conditional iaf+spline": { flow: "iaf", ...SMALL, contextDim: 2, transformer: "spline", bins: 3, bound: 2 },
+  // Glow's step: actnorm → mixing → coupling (random ActNorm params: its data initialisation is tested in glow-flows)
+  "realnvp+actnorm+LU mixing": { flow: "realnvp", ...SMALL, actnorm: true, mixing: "lu" },
+  "maf+actnorm": { flow: "maf", ...SMALL, actnorm: true },
+  "conditional iaf+actnorm": { flow: "iaf", ...SMALL, contextDim: 2, actnorm: true },
 };
 
 /** Random params of a flow: every leaf perturbed except the state (batch-norm running stats). */
@@ -222,9 +226,33 @@ test("the registry covers every family, a batch-norm and a MoG variant, and cond
   type Node = { kind: string; layers?: readonly Node[] };
   const leaves = (b: Node): Node[] => (b.layers ? b.layers.flatMap(leaves) : [b]);
   const kinds = new Set(built.flatMap((f) => leaves(f.bijector as unknown as Node).map((l) => l.kind)));
-  for (const k of ["additive-coupling", "affine-coupling", "masked-autoregressive", "inverse-autoregressive", "batch-norm", "rescale", "permutation", "linear", "spline-coupling"])
+  for (const k of ["additive-coupling", "affine-coupling", "masked-autoregressive", "inverse-autoregressive", "batch-norm", "rescale", "permutation", "linear", "spline-coupling", "actnorm"])
     assert.ok(kinds.has(k), `no ${k} in the registry`);
   assert.ok(built.some((f) => f.base.kind === "mixture-of-gaussians"));
-  assert.equal(built.filter((f) => f.contextDim === 2).length, 5);
+  assert.equal(built.filter((f) => f.contextDim === 2).length, 6);
   assert.ok(built.some((f) => f.stateLeaves.length > 0));
+});
+
+test("image realnvp with actnorm and invertible 1×1 convolutions on a 2×2×2 image (Glow's step; one scale, so the Jacobian stays small)", () => {
+  const { flow } = build({ flow: "realnvp", image: [2, 2, 2], layers: 1, hidden: [2], scales: 1, actnorm: true, mixing: "lu", logit: null });
+  type Node = { kind: string; layers?: readonly Node[] };
+  const leaves = (b: Node): Node[] => (b.layers ? b.layers.flatMap(leaves) : [b]);
+  const kinds = leaves(flow.bijector as unknown as Node).map((l) => l.kind);
+  assert.deepEqual(kinds, ["image-affine-coupling", "conv1x1", "actnorm", "image-affine-coupling", "conv1x1", "actnorm"]);
+  const s = 7001;
+  defaultDevice("cpu");
+  checkBijector(flow.bijector, {
+    dtype: "float64",
+    n: 2,
+    roundTripTol: 1e-10,
+    logDetTol: 1e-9,
+    jacobianSamples: 1,
+    seed: s,
+    skipPerturb: (path) => flow.stateLeaves.includes(`bijector.${path}`),
+  });
+  checkSampleLogProb(flow, s);
+  defaultDevice("wasm");
+  checkRoundTrip(flow, "float32", 1e-4, s);
+  checkGradients(flow, "float32", s);
+  defaultDevice("cpu");
 });
