@@ -3,7 +3,7 @@
  * (every ActNorm's output has zero mean and unit variance on the batch, in the order the
  * normalising direction visits them), that it happens once (trainFlow initialises fresh params,
  * a second run and a loaded model keep theirs), that it is saved, and a small image realnvp with
- * actnorm and 1×1 convolutions (round trips, log-dets, its Jacobian on a 2×2×2 image).
+ * actnorm and 1×1 convolutions (round trips; the Jacobian of a 2×2×2 one is in the registry).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
