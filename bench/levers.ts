@@ -175,45 +175,54 @@ type KernelLike = { size: number; reduction?: { size: number; op: string }; exp:
 
 /**
  * One call profiled: every kernel's own wasm time (the speed patch's onKernel hook times the call
- * of the kernel function alone), grouped by kernel shape; the rest of the call's wall time is
+ * of the kernel function alone), the MINIMUM over several calls per launch (robust to the other
+ * load of a shared machine), grouped by kernel; the rest of the median call's wall time is
  * JavaScript (jax-js's dispatch, bookkeeping, GC).
  */
-async function profileOnce(w: Work): Promise<Record<string, unknown>> {
+async function profileOnce(w: Work, reps = 9): Promise<Record<string, unknown>> {
   for (let i = 0; i < 5; i++) await w.once();
   if (!speed) return { work: w.name, what: "profile", error: "speed patch not installed" };
-  const by = new Map<string, { n: number; ms: number }>();
-  let kernelMs = 0;
-  let n = 0;
   const label = (k: KernelLike): string => {
     const re = k.reduction ? ` reduce ${k.reduction.op} over ${k.reduction.size}` : "";
-    const ops = [...new Set(String(k.exp).match(/[A-Z][a-z]+[0-9]*(?=\()/g) ?? [])].slice(0, 6).join(",");
+    const text = String(k.exp);
+    const ops = process.env.LEVERS_EXP ? text.slice(0, Number(process.env.LEVERS_EXP)) : [...new Set(text.match(/\b[A-Z][A-Za-z]+(?=[<(])/g) ?? [])].slice(0, 8).join(",");
     return `size ${k.size}${re} [${ops}]`;
   };
   const names = new WeakMap<object, string>();
+  let launch: { name: string; ms: number }[] = [];
   (speed as SpeedState & { onKernel?: (k: KernelLike, ms: number) => void }).onKernel = (k, ms) => {
     let name = names.get(k);
     if (!name) names.set(k, (name = label(k)));
+    launch.push({ name, ms });
+  };
+  const walls: number[] = [];
+  const launches: { name: string; ms: number }[][] = [];
+  for (let i = 0; i < reps; i++) {
+    launch = [];
+    const t0 = performance.now();
+    await w.once();
+    walls.push(performance.now() - t0);
+    launches.push(launch);
+  }
+  delete (speed as { onKernel?: unknown }).onKernel;
+  const n = launches[0]!.length;
+  const by = new Map<string, { n: number; ms: number }>();
+  let wasmMs = 0;
+  for (let j = 0; j < n; j++) {
+    const ms = Math.min(...launches.map((l) => l[j]?.ms ?? Infinity));
+    const name = launches[0]![j]!.name;
     const e = by.get(name) ?? { n: 0, ms: 0 };
     e.n++;
     e.ms += ms;
     by.set(name, e);
-    kernelMs += ms;
-    n++;
-  };
-  const walls: number[] = [];
-  const REPS = 5;
-  for (let i = 0; i < REPS; i++) {
-    const t0 = performance.now();
-    await w.once();
-    walls.push(performance.now() - t0);
+    wasmMs += ms;
   }
-  delete (speed as { onKernel?: unknown }).onKernel;
-  const wall = walls.reduce((a, b) => a + b, 0) / REPS;
+  const wall = Math.min(...walls);
   const top = [...by]
     .sort((a, b) => b[1].ms - a[1].ms)
     .slice(0, 15)
-    .map(([name, v]) => ({ kernel: name, per_call: v.n / REPS, ms: r3(v.ms / REPS) }));
-  return { work: w.name, what: "profile", kernels_per_call: n / REPS, wall_ms: r3(wall), wasm_ms: r3(kernelMs / REPS), js_ms: r3(wall - kernelMs / REPS), top };
+    .map(([name, v]) => ({ kernel: name, launches: v.n, ms: r3(v.ms) }));
+  return { work: w.name, what: "profile", kernels_per_call: n, wall_ms_min: r3(wall), wasm_ms_min_per_launch: r3(wasmMs), rest_ms: r3(wall - wasmMs), top };
 }
 
 async function main(): Promise<void> {

@@ -461,6 +461,16 @@ function nflowCachedExe(kernel, i) {
 	else nflowSpeed.stats.prepares++;
 	return exe;
 }
+/**
+ * Rows of the register micro-tile of the tiled SIMD matmul (jax-js: 4 rows × 4 vectors = 16
+ * accumulators, more than V8 keeps in the 16 xmm registers with the 4 B vectors and the splat beside
+ * them, so it spilled; 2 × 4 does not). Each output still sums over k in the same order: same bits.
+ */
+const NFLOW_MICRO_ROWS = 2;
+/** Distinguishes programs generated with the patch's tiling in the compiled-program cache (and the workers' caches). */
+function nflowCodegenKey() {
+	return nflowSpeed.on ? "/nflow-tile" : "";
+}
 function nflowKeepExe(kernel, i, exe) {
 	if (nflowSpeed.on) (kernel.nflowWasmExe ??= [void 0, void 0])[i] = exe;
 	return exe;
@@ -474,14 +484,19 @@ const SPEED_BACKEND_EDITS = [
   [
     "cached async prepareKernel",
     "\tasync prepareKernel(kernel) {\n\t\tconst kernelHash = FpHash.hash(kernel).toString();\n\t\treturn new Executable(kernel, {\n\t\t\tprogram: await runWithCacheAsync(compiledProgramCache",
-    "\tasync prepareKernel(kernel) {\n\t\tconst nflowHit = nflowCachedExe(kernel, 0);\n\t\tif (nflowHit) return nflowHit;\n\t\tconst kernelHash = FpHash.hash(kernel).toString();\n\t\treturn nflowKeepExe(kernel, 0, new Executable(kernel, {\n\t\t\tprogram: await runWithCacheAsync(compiledProgramCache",
+    "\tasync prepareKernel(kernel) {\n\t\tconst nflowHit = nflowCachedExe(kernel, 0);\n\t\tif (nflowHit) return nflowHit;\n\t\tconst kernelHash = FpHash.hash(kernel).toString() + nflowCodegenKey();\n\t\treturn nflowKeepExe(kernel, 0, new Executable(kernel, {\n\t\t\tprogram: await runWithCacheAsync(compiledProgramCache",
   ],
   [
     "cached sync prepareKernel",
     "\t\t\tsync: false\n\t\t});\n\t}\n\tprepareKernelSync(kernel) {\n\t\tconst kernelHash = FpHash.hash(kernel).toString();\n\t\treturn new Executable(kernel, {",
-    "\t\t\tsync: false\n\t\t}));\n\t}\n\tprepareKernelSync(kernel) {\n\t\tconst nflowHit = nflowCachedExe(kernel, 1);\n\t\tif (nflowHit) return nflowHit;\n\t\tconst kernelHash = FpHash.hash(kernel).toString();\n\t\treturn nflowKeepExe(kernel, 1, new Executable(kernel, {",
+    "\t\t\tsync: false\n\t\t}));\n\t}\n\tprepareKernelSync(kernel) {\n\t\tconst nflowHit = nflowCachedExe(kernel, 1);\n\t\tif (nflowHit) return nflowHit;\n\t\tconst kernelHash = FpHash.hash(kernel).toString() + nflowCodegenKey();\n\t\treturn nflowKeepExe(kernel, 1, new Executable(kernel, {",
   ],
   ["cached sync prepareKernel (end)", "\t\t\tsync: true\n\t\t});\n\t}\n\tasync prepareRoutine(routine) {", "\t\t\tsync: true\n\t\t}));\n\t}\n\tasync prepareRoutine(routine) {"],
+  [
+    "matmul micro-tile rows",
+    "\t\tmicroRows: microTile(tileRows, Math.floor(kernel.size / tileSize), TILED_SIMD_MICRO_ROWS),\n",
+    "\t\tmicroRows: microTile(tileRows, Math.floor(kernel.size / tileSize), nflowSpeed.on ? NFLOW_MICRO_ROWS : TILED_SIMD_MICRO_ROWS),\n",
+  ],
   [
     "one instance per kernel",
     "const func = new WebAssembly.Instance(program.module, { env: { memory: this.#memory } }).exports.kernel;",
@@ -489,8 +504,27 @@ const SPEED_BACKEND_EDITS = [
   ],
 ];
 
-/** The same for the main chunk: a PendingExecute whose kernel was prepared before skips the async round. */
+/**
+ * The same for the main chunk: a PendingExecute whose kernel was prepared before skips the async
+ * round; a jitted call finds its compiled program on its Jaxpr object instead of hashing the whole
+ * Jaxpr (every equation, in BigInt arithmetic) on every call.
+ */
 const SPEED_INDEX_EDITS = [
+  [
+    "compiled program kept on its Jaxpr",
+    "function jitCompile(backend, jaxpr) {\n",
+    "function jitCompile(backend, jaxpr) {\n\tconst nflowPrograms = globalThis.__nflowJaxSpeed?.on ? jaxpr.nflowPrograms ??= /* @__PURE__ */ new Map() : void 0;\n\tconst nflowHit = nflowPrograms?.get(backend);\n\tif (nflowHit) return nflowHit;\n",
+  ],
+  [
+    "compiled program kept on its Jaxpr (cached program)",
+    "\tconst cached = jitCompileCache.get(cacheKey);\n\tif (cached) return cached;\n",
+    "\tconst cached = jitCompileCache.get(cacheKey);\n\tif (cached) {\n\t\tnflowPrograms?.set(backend, cached);\n\t\treturn cached;\n\t}\n",
+  ],
+  [
+    "compiled program kept on its Jaxpr (new program)",
+    "\tjitCompileCache.set(cacheKey, jp);\n\treturn jp;\n}\n",
+    "\tjitCompileCache.set(cacheKey, jp);\n\tnflowPrograms?.set(backend, jp);\n\treturn jp;\n}\n",
+  ],
   [
     "synchronous cached prepare",
     "\tasync prepare() {\n\t\tif (this.prepared) return;\n",

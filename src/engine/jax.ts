@@ -9,6 +9,7 @@
  * (`x.ref.mul(f(x))`, never `f(x).mul(x.ref)`: arguments are evaluated left to right).
  */
 import "./shims.js";
+import "./wasm-simd.js"; // relaxed SIMD on before jax-js compiles its first kernel
 import * as jax from "@jax-js/jax";
 
 export { jax };
