@@ -25,7 +25,7 @@ type NodeProcess = {
   stderr?: { write(s: string): void };
 };
 
-function probeBytes(): Uint8Array {
+function probeBytes(): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(PROBE.length / 2);
   for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(PROBE.slice(2 * i, 2 * i + 2), 16);
   return bytes;
