@@ -35,8 +35,8 @@ export function dataBounds(data: PointSet): plot.Bounds {
 }
 
 export function drawLoss(box: HTMLElement, history: LossHistory, toy: string | undefined): void {
-  if (history.empty) {
-    box.replaceChildren(placeholder("Training and validation loss appear here once training starts."));
+  if (history.train.length < 2) {
+    box.replaceChildren(placeholder(history.empty ? "Training and validation loss appear here once training starts." : `step ${history.steps[0]}: training loss ${history.train[0]!.toFixed(3)} — the curves appear from the second evaluation.`));
     return;
   }
   const entropy = toy ? safeEntropy(toy) : undefined;
