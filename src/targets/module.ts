@@ -10,8 +10,9 @@
  *
  * written with the library's array API, which the second argument hands over (so the module needs
  * no import and works wherever it lies). The function is traced under jit and differentiated; it
- * is checked on a batch of points when loaded. A function of plain numbers (x[0] * x[1] …) cannot
- * be differentiated, and is refused with a message saying so.
+ * is checked on a batch of points when loaded. A function of plain numbers (one row x = [x0, x1, …]
+ * in, one number out) cannot be traced: it is detected (it fails or returns a number on an array,
+ * and works on a row) and evaluated on the host instead, its gradient by central differences.
  */
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
@@ -19,7 +20,7 @@ import { pathToFileURL } from "node:url";
 import { nn, np, type Array } from "../engine/jax.js";
 import { FileFormatError, NonFiniteError, ShapeError } from "../engine/errors.js";
 import { fromValues } from "../engine/dtype.js";
-import { checkTargetOutput, columns, isArray, type Target } from "./target.js";
+import { checkTargetOutput, columns, hostTarget, hostValuesAndGradients, isArray, type Target } from "./target.js";
 
 /** What a target module's logDensity receives as its second argument. */
 export const TARGET_API = Object.freeze({ np, nn, columns });
@@ -54,23 +55,23 @@ export async function loadTargetModule(path: string, o: { dim?: number } = {}): 
     logDensity: (x) => logDensity(x, TARGET_API),
     ...(logZ !== undefined ? { logZ, logZMethod: "exact" as const } : {}),
   };
-  checkModuleTarget(target, f as (x: unknown, api: typeof TARGET_API) => unknown, path);
-  return target;
+  return checkModuleTarget(target, f as (x: unknown, api: typeof TARGET_API) => unknown, path);
 }
 
 /**
  * The load-time check of a module's function on a few points of [−1, 1]^D (every error a
- * FileFormatError naming the file); a function that works on a plain row of numbers but not on an
- * array is told that it cannot be differentiated.
+ * FileFormatError naming the file). A function that works on a plain row of numbers but not on an
+ * array becomes a host target (`Target.hostLogDensity`: evaluated outside the compiled step, its
+ * gradient by central differences).
  */
-function checkModuleTarget(target: Target, f: (x: unknown, api: typeof TARGET_API) => unknown, path: string): void {
+function checkModuleTarget(target: Target, f: (x: unknown, api: typeof TARGET_API) => unknown, path: string): Target {
   const N = 8;
   const D = target.dim;
   const values = Float64Array.from({ length: N * D }, (_, i) => Math.sin(1.7 * i + 0.3));
   let arrayError: unknown;
   try {
     checkTargetOutput(target, fromValues(values, [N, D], "float32"));
-    return;
+    return target;
   } catch (error) {
     arrayError = error;
   }
@@ -81,10 +82,16 @@ function checkModuleTarget(target: Target, f: (x: unknown, api: typeof TARGET_AP
   } catch {
     plain = undefined;
   }
-  if (typeof plain === "number" && !isArray(plain))
-    throw new FileFormatError(
-      `${path}: logDensity computes with plain numbers, which cannot be differentiated: write it with the array API it receives (logDensity(x, { np, columns }): x is an [N, D] array, return an [N] array of log p̃)`,
-    );
+  if (typeof plain === "number" && !isArray(plain)) {
+    const host = hostTarget(path, D, (row) => f(row, TARGET_API) as number, { description: target.description, ...(target.logZ !== undefined ? { logZ: target.logZ, logZMethod: target.logZMethod! } : {}) });
+    const rows = Float64Array.from(values);
+    try {
+      hostValuesAndGradients(host, rows, N);
+    } catch (error) {
+      throw new NonFiniteError(String((error as Error).message).replace(`target ${path}: `, `${path}: `).replace(" at a sample of q", ""));
+    }
+    return host;
+  }
   const message = String((arrayError as Error)?.message ?? arrayError).replace(`target ${path}: `, `${path}: `);
   if (arrayError instanceof ShapeError) throw new ShapeError(message);
   if (arrayError instanceof NonFiniteError) throw new NonFiniteError(message);

@@ -22,6 +22,12 @@ export interface Target {
   description: string;
   /** log p̃ of every row of x [N, D] as an [N] array (consumes x). Traceable: no host reads. */
   logDensity(x: Array): Array;
+  /**
+   * A target of plain numbers instead: log p̃ of one row, computed on the host in float64. It
+   * cannot be traced, so variational inference evaluates it outside the compiled step and takes
+   * its gradient by central differences (2D + 1 calls per sample); `logDensity` then throws.
+   */
+  hostLogDensity?: (x: number[]) => number;
   /** log Z = log ∫ p̃(x) dx, when known. */
   logZ?: number;
   /** How `logZ` was obtained. */
@@ -83,4 +89,54 @@ function describe(v: unknown): string {
 
 function firstLine(error: unknown): string {
   return String(error instanceof Error ? error.message : error).split("\n")[0]!;
+}
+
+/** A Target from a function of one row of plain numbers (see `Target.hostLogDensity`). */
+export function hostTarget(name: string, dim: number, f: (x: number[]) => number, extra: Partial<Target> = {}): Target {
+  return {
+    description: `log p̃ of plain numbers from ${name}`,
+    ...extra,
+    name,
+    dim,
+    hostLogDensity: f,
+    logDensity: () => {
+      throw new ConfigError(`target ${name}: it computes with plain numbers, so it cannot run inside a compiled function (it is evaluated on the host)`);
+    },
+  };
+}
+
+/**
+ * log p̃ of every row of x (n rows of D, host float64) and its gradient by central differences,
+ * ∂_d log p̃ ≈ (f(x + h e_d) − f(x − h e_d))/2h with h = 1e-5·max(1, |x_d|) (error O(h²)); the
+ * gradient is 0 where log p̃ = −∞. NaN or +∞ is a NonFiniteError naming the row.
+ */
+export function hostValuesAndGradients(target: Target, x: ArrayLike<number>, n: number): { logP: Float64Array; grad: Float64Array } {
+  const f = target.hostLogDensity!;
+  const D = target.dim;
+  const logP = new Float64Array(n);
+  const grad = new Float64Array(n * D);
+  const row = new globalThis.Array<number>(D);
+  const value = (i: number): number => {
+    const v = f(row.slice());
+    if (typeof v !== "number" || Number.isNaN(v) || v === Infinity)
+      throw new NonFiniteError(`target ${target.name}: logDensity returned ${typeof v === "number" ? v : typeof v} at a sample of q (row ${i}): log p̃ must be a number or −Infinity`);
+    return v;
+  };
+  for (let i = 0; i < n; i++) {
+    for (let d = 0; d < D; d++) row[d] = x[i * D + d]!;
+    logP[i] = value(i);
+    if (logP[i] === -Infinity) continue;
+    for (let d = 0; d < D; d++) {
+      const xd = row[d]!;
+      const h = 1e-5 * Math.max(1, Math.abs(xd));
+      row[d] = xd + h;
+      const up = value(i);
+      row[d] = xd - h;
+      const down = value(i);
+      row[d] = xd;
+      const g = (up - down) / (2 * h);
+      grad[i * D + d] = Number.isFinite(g) ? g : 0;
+    }
+  }
+  return { logP, grad };
 }

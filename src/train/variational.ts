@@ -22,10 +22,10 @@ import { ConfigError, NonFiniteError, ShapeError } from "../engine/errors.js";
 import { keyFromSeed, splitKey, type Key } from "../engine/random.js";
 import { rejectUnknownKeys } from "../engine/validate.js";
 import { disposeTree, refTree } from "../engine/tree.js";
-import type { FloatDType } from "../engine/dtype.js";
+import { fromValues, type FloatDType } from "../engine/dtype.js";
 import type { Flow, FlowParams } from "../distributions/flow.js";
-import { checkTargetOutput, type Target } from "../targets/target.js";
-import { paramsDType, validateAdamHyper } from "./adam.js";
+import { checkTargetOutput, hostValuesAndGradients, type Target } from "../targets/target.js";
+import { paramsDType, validateAdamHyper, type AdamHyper } from "./adam.js";
 import { parseSchedule, type Schedule } from "./schedules.js";
 import { divergenceMonitor, type Divergence, type DivergenceMonitor, type DivergenceOptions } from "./divergence.js";
 import { checkLoopOptions, runTrainingLoop, type HistoryEntry, type Objective, type ProgressEvent, type StopReason } from "./loop.js";
@@ -179,31 +179,14 @@ export async function fitVariational(flow: Flow, logTarget: LogTarget, options: 
   const dtype = paramsDType(params);
   // the target on samples of the initial q, eagerly: a wrong shape or NaN is one line, not a trace error
   try {
-    checkTargetOutput(target, flow.sample(refTree(params), keyFromSeed((seed ^ 0x7a26) >>> 0), Math.min(batch, 64), undefined, { dtype }));
+    const probe = flow.sample(refTree(params), keyFromSeed((seed ^ 0x7a26) >>> 0), Math.min(batch, 64), undefined, { dtype });
+    if (target.hostLogDensity) hostValuesAndGradients(target, probe.dataSync() as Float32Array | Float64Array, probe.shape[0]!);
+    else checkTargetOutput(target, probe);
   } catch (e) {
     return fail(e);
   }
-
-  const lossOf: LossFn = (p, [key]) => {
-    const r = flow.sampleAndLogProb(p, key!, batch, undefined, { dtype });
-    // −ELBO as (log p̃ − log q).mean().neg(): a float64 loss ending in a bare reduction is wrong under jit(grad) (fit.ts)
-    return [target.logDensity(r.x).sub(r.logProb).mean().neg(), {}];
-  };
   const hyper = { beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay, clipNorm: o.clipNorm };
-  const step = fusedStep(lossOf, hyper, 1);
-  // keys made outside the jitted step (engine/random.ts); one split per step from a running key
-  let key: Key = keyFromSeed((seed ^ 0x51a7) >>> 0);
-  const objective: Objective = {
-    step: (state, lr) => {
-      const [k, next] = splitKey(key, 2);
-      key = next!;
-      return step(state, lr, k!);
-    },
-    dispose: () => {
-      step.dispose();
-      key.dispose();
-    },
-  };
+  const objective = target.hostLogDensity ? hostObjective(flow, target, batch, dtype, hyper, seed) : tracedObjective(flow, target, batch, dtype, hyper, seed);
   const r = await runTrainingLoop(params, objective, {
     totalSteps,
     baseLr: loop.baseLr,
@@ -246,6 +229,87 @@ export async function fitVariational(flow: Flow, logTarget: LogTarget, options: 
   return result;
 }
 
+type Hyper = Omit<AdamHyper, "lr">;
+
+/** The running key of a run's samples: keys are made outside jitted code (engine/random.ts), one split per step. */
+function keyStream(seed: number): { next(): Key; dispose(): void } {
+  let key: Key = keyFromSeed((seed ^ 0x51a7) >>> 0);
+  return {
+    next: () => {
+      const [k, rest] = splitKey(key, 2);
+      key = rest!;
+      return k!;
+    },
+    dispose: () => key.dispose(),
+  };
+}
+
+/** −ELBO of B fresh samples with the target inside the compiled step (a traceable target). */
+function tracedObjective(flow: Flow, target: Target, batch: number, dtype: FloatDType, hyper: Hyper, seed: number): Objective {
+  const lossOf: LossFn = (p, [key]) => {
+    const r = flow.sampleAndLogProb(p, key!, batch, undefined, { dtype });
+    // −ELBO as (log p̃ − log q).mean().neg(): a float64 loss ending in a bare reduction is wrong under jit(grad) (fit.ts)
+    return [target.logDensity(r.x).sub(r.logProb).mean().neg(), {}];
+  };
+  const step = fusedStep(lossOf, hyper, 1);
+  const keys = keyStream(seed);
+  return {
+    step: (state, lr) => step(state, lr, keys.next()),
+    dispose: () => {
+      step.dispose();
+      keys.dispose();
+    },
+  };
+}
+
+/**
+ * −ELBO for a target of plain numbers, which cannot be traced: a compiled pass draws the samples
+ * x̄ = f_θ(z), the host computes log p̃(x̄) and g = ∇ log p̃(x̄) (central differences), and the
+ * compiled step (same key, so the same samples) minimises the surrogate
+ *     L(θ) = mean_i [ log q_θ(x_i(θ)) − g_i·x_i(θ) + g_i·x̄_i − log p̃(x̄_i) ],
+ * whose value at θ is −ELBO and whose gradient is that of −ELBO: ∇ mean[log q] − mean[J_xᵀ g].
+ */
+function hostObjective(flow: Flow, target: Target, batch: number, dtype: FloatDType, hyper: Hyper, seed: number): Objective {
+  const D = flow.dim;
+  type Traced = (...args: any[]) => JsTree<Array>;
+  const draw = jit(((p: FlowParams, key: Key) => flow.sample(p, key, batch, undefined, { dtype })) as unknown as Traced) as unknown as ((p: FlowParams, key: Key) => Array) & { dispose(): void };
+  // gc [B, D + 1]: the gradient g, then the constant c = g·x̄ − log p̃(x̄)
+  const pick = fromValues(globalThis.Array.from({ length: (D + 1) * D }, (_, k) => (Math.floor(k / D) === k % D ? 1 : 0)), [D + 1, D], dtype);
+  const last = fromValues(globalThis.Array.from({ length: D + 1 }, (_, k) => (k === D ? 1 : 0)), [D + 1, 1], dtype);
+  const lossOf: LossFn = (p, [key, gc]) => {
+    const r = flow.sampleAndLogProb(p, key!, batch, undefined, { dtype });
+    const g = np.matmul(gc!.ref, pick.ref);
+    const c = np.matmul(gc!, last.ref).reshape([batch]);
+    return [r.x.mul(g).sum(1).sub(c).sub(r.logProb).mean().neg(), {}];
+  };
+  const step = fusedStep(lossOf, hyper, 2);
+  const keys = keyStream(seed);
+  return {
+    step: async (state, lr) => {
+      const key = keys.next();
+      const x = (await draw(refTree(state.params), key.ref).data()) as Float32Array | Float64Array;
+      const { logP, grad } = hostValuesAndGradients(target, x, batch);
+      const gc = new Float64Array(batch * (D + 1));
+      for (let i = 0; i < batch; i++) {
+        let dot = 0;
+        for (let d = 0; d < D; d++) {
+          gc[i * (D + 1) + d] = grad[i * D + d]!;
+          dot += grad[i * D + d]! * x[i * D + d]!;
+        }
+        gc[i * (D + 1) + D] = dot - logP[i]!; // +∞ where log p̃ = −∞: the loss is +∞ (a divergence), as it should be
+      }
+      return step(state, lr, key, fromValues(gc, [batch, D + 1], dtype));
+    },
+    dispose: () => {
+      step.dispose();
+      draw.dispose();
+      keys.dispose();
+      pick.dispose();
+      last.dispose();
+    },
+  };
+}
+
 /**
  * The ELBO, log Z and ESS of q (params NOT consumed) against the target from `samples` draws of q
  * (default 4096, seeded), in compiled chunks of at most 4096 samples.
@@ -264,9 +328,12 @@ export function estimateVariational(
   const B = Math.min(n, 4096);
   const chunks = Math.ceil(n / B);
   type Traced = (...args: any[]) => JsTree<Array>;
+  const host = target.hostLogDensity !== undefined;
+  const D = flow.dim;
+  // one output: [log p̃, log q] ([2, B]), or for a host target the samples and log q ([B, D + 1])
   const fn = jit(((p: FlowParams, key: Key) => {
     const r = flow.sampleAndLogProb(p, key, B, undefined, { dtype });
-    return np.stack([target.logDensity(r.x), r.logProb]);
+    return host ? np.concatenate([r.x, r.logProb.reshape([B, 1])], 1) : np.stack([target.logDensity(r.x), r.logProb]);
   }) as unknown as Traced) as unknown as ((p: FlowParams, key: Key) => Array) & { dispose(): void };
   const logP = new Float64Array(n);
   const logQ = new Float64Array(n);
@@ -277,9 +344,18 @@ export function estimateVariational(
       keys[c] = undefined as unknown as Key;
       const values = out.dataSync() as Float32Array | Float64Array;
       const m = Math.min(B, n - c * B);
-      for (let i = 0; i < m; i++) {
-        logP[c * B + i] = values[i]!;
-        logQ[c * B + i] = values[B + i]!;
+      if (host) {
+        const x = new Float64Array(m * D);
+        for (let i = 0; i < m; i++) {
+          for (let d = 0; d < D; d++) x[i * D + d] = values[i * (D + 1) + d]!;
+          logQ[c * B + i] = values[i * (D + 1) + D]!;
+          logP[c * B + i] = target.hostLogDensity!(globalThis.Array.from(x.subarray(i * D, (i + 1) * D)));
+        }
+      } else {
+        for (let i = 0; i < m; i++) {
+          logP[c * B + i] = values[i]!;
+          logQ[c * B + i] = values[B + i]!;
+        }
       }
     }
   } finally {

@@ -69,6 +69,8 @@ export const viSpec = defineCommand({
     "",
     "A target module (.mjs) exports logDensity(x, { np, nn, columns }): x is an [N, D] array, the result log p̃ of",
     "every row ([N]), written with the array API (it is traced and differentiated); optionally dim and logZ.",
+    "A logDensity of plain numbers (one row [x0, x1, …] in, a number out) works too, more slowly: it is evaluated",
+    "outside the compiled step and differentiated by central differences.",
     "",
     "Exit codes: 0 ok, 2 bad command line or unknown target, 3 bad target module or target values,",
     "4 diverged or did not improve, 130 interrupted (the best model so far saved).",
@@ -97,6 +99,8 @@ export async function run(argv: string[]): Promise<number> {
     if (v.scaleBound !== undefined && !(v.scaleBound > 0)) throw new UsageError(`--scale-bound: expected a number > 0, got ${v.scaleBound}`);
     const { target, path } = await resolveTarget(v.target, v.dim);
     const flow = v.flow as FlowKind;
+    if (target.hostLogDensity)
+      out.note(`${target.name}: logDensity computes with plain numbers, so it runs outside the compiled step, its gradient by central differences (${2 * target.dim + 1} calls per sample; write it with the array API to go faster)`);
     out.note(`fitting ${flow} (${v.layers} layers, hidden ${v.hidden.join(",")}) to the target ${target.name} (${target.dim}-D) by variational inference`);
 
     let progress: Progress | undefined;
