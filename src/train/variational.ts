@@ -25,6 +25,7 @@ import { disposeTree, refTree } from "../engine/tree.js";
 import { fromValues, type FloatDType } from "../engine/dtype.js";
 import type { Flow, FlowParams } from "../distributions/flow.js";
 import { checkTargetOutput, hostValuesAndGradients, type Target } from "../targets/target.js";
+import { DATA_INIT_FLAG } from "../bijectors/data-init.js";
 import { paramsDType, validateAdamHyper, type AdamHyper } from "./adam.js";
 import { parseSchedule, type Schedule } from "./schedules.js";
 import { divergenceMonitor, type Divergence, type DivergenceMonitor, type DivergenceOptions } from "./divergence.js";
@@ -68,6 +69,8 @@ export interface VariationalOptions {
   recordStepTimes?: boolean;
   /** Progress: `trainLoss` is −ELBO (nats) averaged since the previous event. */
   onProgress?: (event: ProgressEvent) => void;
+  /** Awaited after every evaluation with the current params, lent for the call (see TrainOptions.onCheckpoint). */
+  onCheckpoint?: (params: FlowParams, event: ProgressEvent) => void | Promise<void>;
   /** Abort training (the best params so far are returned, stopReason "aborted"). */
   signal?: AbortSignal;
   /** Divergence detection (train/divergence.ts); `false`: only a non-finite loss stops. */
@@ -79,7 +82,7 @@ export interface VariationalOptions {
 /** Every option of fitVariational (a misspelt one is an error). */
 export const VARIATIONAL_OPTION_KEYS = [
   "steps", "batchSize", "lr", "schedule", "beta1", "beta2", "eps", "weightDecay", "clipNorm", "evalEvery", "patience",
-  "seed", "params", "dtype", "restoreBest", "recordStepTimes", "onProgress", "signal", "divergence", "estimateSamples",
+  "seed", "params", "dtype", "restoreBest", "recordStepTimes", "onProgress", "onCheckpoint", "signal", "divergence", "estimateSamples",
 ] as const satisfies readonly (keyof VariationalOptions)[];
 
 /** Importance-sampling figures of q against p̃ from N samples of q. */
@@ -131,7 +134,9 @@ export function asTarget(logTarget: LogTarget, dim: number): Target {
 /** Boundary checks of a flow as q: unconditional, no batch norm, the target's dimension. */
 function checkVariationalFlow(flow: Flow, target: Target): void {
   if (flow.contextDim > 0) throw new ConfigError(`variational: the flow is conditional (context ${flow.contextDim}); q must be unconditional`);
-  if (flow.stateLeaves.length > 0)
+  // batch norm's running statistics are state; ActNorm's data-init flag is too, but an ActNorm layer
+  // never initialised from data is a plain trainable affine map (identity at the start), fine for q
+  if (flow.stateLeaves.some((path) => !path.endsWith(`.${DATA_INIT_FLAG}`)))
     throw new ConfigError("variational: the flow has batch-norm layers, whose statistics come from data; variational inference has none (build it without batchNorm)");
   if (target.dim !== flow.dim) throw new ShapeError(`variational: the target ${target.name} is ${target.dim}-dimensional, the flow is ${flow.dim}-dimensional`);
 }
@@ -200,6 +205,7 @@ export async function fitVariational(flow: Flow, logTarget: LogTarget, options: 
     watch,
     divergenceAdvice: "; more samples per step (batchSize) lower the gradient's variance",
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    ...(o.onCheckpoint ? { onCheckpoint: o.onCheckpoint } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
   });
   let estimates: VariationalEstimates;

@@ -140,6 +140,11 @@ test("fitVariational shares the loop's abort and the boundary checks: misspelt o
   await assert.rejects(fitVariational(flow, { ...gaussian, dim: 3 }), (e: unknown) => e instanceof ShapeError && /3-dimensional, the flow is 2-dimensional/.test((e as Error).message));
   await assert.rejects(fitVariational(flow, (x: Array) => x.mul(1)), (e: unknown) => e instanceof ShapeError && /must return shape/.test((e as Error).message));
   await assert.rejects(fitVariational(flow, (x: Array) => np.log(x.sum(1).mul(0).sub(1))), (e: unknown) => e instanceof NonFiniteError && /NaN/.test((e as Error).message));
+  // ActNorm (never initialised from data: an identity affine map to start from) is fine for q; batch norm is not
+  const an = build({ flow: "iaf", dim: 2, layers: 1, hidden: [8], actnorm: true }).flow;
+  const ra = await fitVariational(an, gaussian, { steps: 3, estimateSamples: 100 });
+  assert.equal(ra.steps, 3);
+  disposeTree(ra.params);
   const bn = build({ flow: "realnvp", dim: 2, layers: 2, hidden: [8], batchNorm: true }).flow;
   await assert.rejects(fitVariational(bn, gaussian), /batch-norm layers/);
   const cond = build({ flow: "maf", dim: 2, layers: 1, hidden: [8], contextDim: 1 }).flow;
