@@ -7,6 +7,8 @@ export {
   type FlowKind,
   type MaskKind,
   type PermutationKind,
+  TRANSFORMER_KINDS,
+  type TransformerKind,
 } from "./config.js";
 export {
   build,
@@ -17,6 +19,8 @@ export {
   isFlowKind,
   normalizeConfig,
   DEFAULT_SCALE_BOUND,
+  defaultTransformer,
+  buildTransformer,
   type BuiltFlow,
   type NormalizedFlowConfig,
 } from "./build.js";
