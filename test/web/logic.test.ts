@@ -22,12 +22,14 @@ import {
 } from "../../web/src/logic.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const FORM = { flow: "realnvp", layers: "6", hidden: "32, 32", lr: "0.005", batch: "256" };
+const FORM = { flow: "realnvp", layers: "6", hidden: "32, 32", lr: "0.005", batch: "256", clip: "5" };
 
 test("playground settings: the form becomes fit's config and options; bad fields are named", () => {
   const s = modelSettings(FORM);
   assert.deepEqual(s.config, { flow: "realnvp", layers: 6, hidden: [32, 32] });
-  assert.deepEqual(fitOptions(s, 1000, 25), { steps: 1000, lr: 0.005, batchSize: 256, evalEvery: 25, seed: 0, restoreBest: false, source: "playground" });
+  assert.deepEqual(fitOptions(s, 1000, 25), { steps: 1000, lr: 0.005, batchSize: 256, clipNorm: 5, evalEvery: 25, seed: 0, restoreBest: false, source: "playground" });
+  assert.equal("clipNorm" in fitOptions(modelSettings({ ...FORM, clip: " " }), 10, 5), false, "empty: no clipping");
+  assert.throws(() => modelSettings({ ...FORM, clip: "0" }), /clip norm/);
   assert.deepEqual(parseHidden("64 x 64"), [64, 64]);
   assert.throws(() => parseHidden("32, a"), (e: unknown) => e instanceof SettingsError && /hidden sizes.*"a"/.test(e.message));
   assert.throws(() => modelSettings({ ...FORM, flow: "glow" }), /flow: expected one of realnvp, nice, maf, iaf/);
@@ -64,6 +66,7 @@ test("playground buttons and the pause gate: Pause waits at the next evaluation,
   assert.deepEqual(enabledButtons("idle"), { train: true, pause: false, step: true, reset: false });
   assert.deepEqual(enabledButtons("training"), { train: false, pause: true, step: false, reset: true });
   assert.deepEqual(enabledButtons("paused"), { train: true, pause: false, step: true, reset: true });
+  assert.deepEqual(enabledButtons("done"), { train: false, pause: false, step: false, reset: true });
   const gate = new PauseGate();
   await gate.checkpoint(); // running: settles at once
   gate.pause();

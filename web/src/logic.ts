@@ -17,6 +17,8 @@ export interface SettingsForm {
   hidden: string;
   lr: string;
   batch: string;
+  /** Global gradient-norm clipping; empty for none. */
+  clip: string;
 }
 
 /** Checked settings: the config of `fit` and the training options the page controls. */
@@ -24,6 +26,7 @@ export interface ModelSettings {
   config: FitConfig;
   lr: number;
   batchSize: number;
+  clipNorm: number | undefined;
 }
 
 /** A setting the user typed that cannot be used: the message names the field and what it expects. */
@@ -59,12 +62,23 @@ export function modelSettings(form: SettingsForm): ModelSettings {
   const lr = Number(form.lr);
   if (!(lr > 0 && lr <= 1)) throw new SettingsError(`learning rate: expected a number in (0, 1], got "${form.lr}"`);
   const batchSize = wholeNumber(form.batch, "batch", 2, 4096);
-  return { config: { flow: form.flow as FlowName, layers, hidden }, lr, batchSize };
+  const clip = form.clip.trim() === "" ? undefined : Number(form.clip);
+  if (clip !== undefined && !(clip > 0)) throw new SettingsError(`clip norm: expected a number > 0, or nothing for no clipping, got "${form.clip}"`);
+  return { config: { flow: form.flow as FlowName, layers, hidden }, lr, batchSize, clipNorm: clip };
 }
 
 /** The options of `fit` for a run of the playground (everything else stays at fit's defaults). */
 export function fitOptions(settings: ModelSettings, steps: number, evalEvery: number): FitOptions {
-  return { steps, lr: settings.lr, batchSize: settings.batchSize, evalEvery, seed: 0, restoreBest: false, source: "playground" };
+  return {
+    steps,
+    lr: settings.lr,
+    batchSize: settings.batchSize,
+    ...(settings.clipNorm !== undefined ? { clipNorm: settings.clipNorm } : {}),
+    evalEvery,
+    seed: 0,
+    restoreBest: false,
+    source: "playground",
+  };
 }
 
 // ---- data -----------------------------------------------------------------------------------
@@ -183,12 +197,12 @@ export class LossHistory {
 /** Where a run is. */
 export type RunState = "idle" | "training" | "paused" | "done";
 
-/** What the buttons do in each state: the page enables exactly these. */
+/** What the buttons do in each state: the page enables exactly these (a finished run only resets). */
 export function enabledButtons(state: RunState): { train: boolean; pause: boolean; step: boolean; reset: boolean } {
   return {
-    train: state !== "training",
+    train: state === "idle" || state === "paused",
     pause: state === "training",
-    step: state !== "training",
+    step: state === "idle" || state === "paused",
     reset: state !== "idle",
   };
 }

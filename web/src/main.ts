@@ -5,7 +5,7 @@
  * twice a second while training, and at once when paused.
  */
 import { FlowModel, initEngine, plot, type Device, type ProgressEvent } from "normalizing-flows";
-import { Brush, csvPoints, enabledButtons, formatRate, modelSettings, SettingsError, toyPoints, TOYS, type PointSet, type RunState } from "./logic.js";
+import { Brush, csvPoints, enabledButtons, formatRate, LossHistory, modelSettings, SettingsError, toyPoints, TOYS, type PointSet, type RunState } from "./logic.js";
 import { Session } from "./session.js";
 import { dataBounds, drawDensity, drawLayer, drawLoss, drawSamples, layerStages, placeholder, show, thin, type LayerStages } from "./views.js";
 import { mountLesson } from "./lesson.js";
@@ -30,6 +30,7 @@ const ui = {
   hidden: $<HTMLInputElement>("hidden"),
   lr: $<HTMLInputElement>("lr"),
   batch: $<HTMLInputElement>("batch"),
+  clip: $<HTMLInputElement>("clip"),
   evalEvery: $<HTMLInputElement>("eval-every"),
   train: $<HTMLButtonElement>("train"),
   pause: $<HTMLButtonElement>("pause"),
@@ -205,6 +206,7 @@ async function drawViews(model: FlowModel, layersToo = true): Promise<void> {
   const bounds = dataBounds(data);
   const toy = TOYS.includes(ui.dataSource.value) ? ui.dataSource.value : undefined;
   if (session) drawLoss(ui.loss, session.history, toy);
+  else if (model.training) drawLoss(ui.loss, historyOf(model), toy);
   await drawDensity(ui.density, model, data, bounds);
   await drawSamples(ui.samples, model, data, bounds);
   if (layersToo) {
@@ -214,6 +216,14 @@ async function drawViews(model: FlowModel, layersToo = true): Promise<void> {
     if (Number(ui.layerSlider.value) > S - 1 || ui.layerSlider.dataset.touched !== "1") ui.layerSlider.value = String(ui.layerDirection.value === "inverse" ? 0 : S - 1);
     drawLayer(ui.layers2, stages, Number(ui.layerSlider.value));
   }
+}
+
+/** The loss curves of a model file's training record (an imported model). */
+function historyOf(model: FlowModel): LossHistory {
+  const h = new LossHistory();
+  const t = model.training!.history;
+  t.step.forEach((step, i) => h.add({ step, trainLoss: t.trainLoss[i] ?? NaN, ...(t.valLoss[i] != null ? { valLoss: t.valLoss[i]! } : {}) }));
+  return h;
 }
 
 async function onCheckpoint(model: FlowModel, event: ProgressEvent): Promise<void> {
@@ -245,7 +255,7 @@ function onState(state: RunState): void {
 }
 
 function newSession(): Session {
-  const settings = modelSettings({ flow: ui.flow.value, layers: ui.layers.value, hidden: ui.hidden.value, lr: ui.lr.value, batch: ui.batch.value });
+  const settings = modelSettings({ flow: ui.flow.value, layers: ui.layers.value, hidden: ui.hidden.value, lr: ui.lr.value, batch: ui.batch.value, clip: ui.clip.value });
   const every = Number(ui.evalEvery.value);
   if (!Number.isInteger(every) || every < 1 || every > 1000) throw new SettingsError(`view every: expected a whole number of steps from 1 to 1000, got "${ui.evalEvery.value}"`);
   if (data.n < 10) throw new SettingsError(`data: expected at least 10 points, got ${data.n}${ui.dataSource.value === "draw" ? " (draw some on the pad)" : ""}`);
@@ -293,7 +303,7 @@ ui.train.addEventListener("click", () => withSession((s) => s.train()));
 ui.step.addEventListener("click", () => withSession((s) => s.step()));
 ui.pause.addEventListener("click", () => session?.pause());
 ui.reset.addEventListener("click", () => void resetRun());
-for (const el of [ui.flow, ui.layers, ui.hidden, ui.lr, ui.batch, ui.evalEvery])
+for (const el of [ui.flow, ui.layers, ui.hidden, ui.lr, ui.batch, ui.clip, ui.evalEvery])
   el.addEventListener("change", () => {
     if (session) {
       void resetRun();
