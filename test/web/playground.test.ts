@@ -72,6 +72,7 @@ type Hook = {
   stepsPerSec(): number;
   losses(): { train: number[]; val: number[] };
   logProb(points: number[][]): Promise<number[]>;
+  syncLogProbError(): string;
 };
 declare const playground: Hook;
 
@@ -102,6 +103,7 @@ test("playground in Chromium: trains on moons (wasm) with falling loss, draws, e
     assert.equal(await page.evaluate(() => playground.device), "wasm");
     assert.match((await page.textContent("#device")) ?? "", /Device: wasm/);
     const wasmFirst = await firstInterval(page, 10);
+    assert.equal(await page.evaluate(() => playground.syncLogProbError()), "", "wasm reads synchronously");
 
     await page.click("#train");
     await page.waitForFunction(() => playground.steps() >= 300, undefined, { timeout: 300_000 });
@@ -187,6 +189,7 @@ test("playground in Chromium: trains on moons (wasm) with falling loss, draws, e
     const g = await open(gpu.browser, `${url}?device=webgpu`);
     assert.equal(await g.page.evaluate(() => playground.device), "webgpu", "SwiftShader's WebGPU adapter was picked");
     const gpuFirst = await firstInterval(g.page, 10);
+    assert.match(await g.page.evaluate(() => playground.syncLogProbError()), /^logProb: the webgpu device cannot read results synchronously; use await model\.logProbAsync/);
     const close = (a: number, b: number, what: string): void => assert.ok(Math.abs(a - b) <= 2e-4 * Math.max(1, Math.abs(b)), `${what}: webgpu ${a} vs wasm ${b}`);
     close(gpuFirst.losses.train[0]!, wasmFirst.losses.train[0]!, "mean training loss of steps 1–10");
     close(gpuFirst.losses.val.at(-1)!, wasmFirst.losses.val.at(-1)!, "validation loss at step 10");

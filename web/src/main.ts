@@ -381,5 +381,14 @@ dataChanged();
   losses: () => ({ train: session?.history.train ?? [], val: session?.history.val ?? [] }),
   logProb: async (points: number[][]) => Array.from(await viewModel()!.logProbAsync(points)),
   drawn: () => drawingViews,
+  /** What the synchronous logProb says on this device ("" when it works: wasm). */
+  syncLogProbError: () => {
+    try {
+      viewModel()!.logProb([[0, 0]]);
+      return "";
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
+  },
 };
 document.body.dataset.ready = "1";
