@@ -39,5 +39,7 @@ export * from "./data/index.js";
 export * from "./io/index.js";
 export * from "./model/index.js";
 export * from "./tasks/index.js";
+/** The exactness check of bijections, flows and models (round trips, log-dets vs autodiff Jacobians, ∫p = 1). */
+export * from "./check/index.js";
 /** Pictures on the Canvas 2D API (browser or Node); Node's PNG helpers: "normalizing-flows/plot/node". */
 export * as plot from "./plot/index.js";

@@ -27,6 +27,7 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
   inpaint: { summary: "restore hidden pixels of images under an image model (MAP or posterior mean)", load: () => import("./commands/inpaint.js") },
   interpolate: { summary: "decode a grid of latent interpolations between four images", load: () => import("./commands/interpolate.js") },
   plot: { summary: "draw a trained model: density, samples, layers or loss", load: () => import("./commands/plot.js") },
+  check: { summary: "check a model against the mathematics: round trips, log-dets vs autodiff Jacobians, ∫p = 1", load: () => import("./commands/check.js") },
 };
 
 /** The text of `nflow --help`. */
