@@ -6,7 +6,9 @@
  * ({transformer: "spline", bins, bound}, RQ-NSF (C)). Quality, not time: figures are recorded in
  * docs/splines.md. Seeds as bench/run.ts's multi-seed C1 (c1Seeds): model key k, data stream 1 + 10k.
  *
- *   node --import tsx bench/spline-vs-affine.ts [--dataset checkerboard] [--seeds 5] [--steps 3000] [--bins 8] [--bound 3] [--only affine|spline]
+ *   node --import tsx bench/spline-vs-affine.ts [--dataset checkerboard] [--seeds 5] [--first-seed 0] [--steps 3000] [--bins 8] [--bound 3] [--only affine|spline]
+ *
+ * (--first-seed splits one variant's seeds over several processes.)
  */
 import { keyFromSeed } from "../src/engine/random.js";
 import { build } from "../src/flows/build.js";
@@ -22,6 +24,7 @@ function flag(name: string, fallback: string): string {
 
 const dataset = parseToyName(flag("dataset", "checkerboard"));
 const seeds = Number(flag("seeds", "5"));
+const firstSeed = Number(flag("first-seed", "0"));
 const steps = Number(flag("steps", "3000"));
 const bins = Number(flag("bins", "8"));
 const bound = Number(flag("bound", "3"));
@@ -55,11 +58,11 @@ const median = (v: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-const summary: Record<string, unknown> = { dataset, steps, batch, seeds, bins, bound };
+const summary: Record<string, unknown> = { dataset, steps, batch, seeds, firstSeed, bins, bound };
 for (const [name, config] of Object.entries(VARIANTS)) {
   if (only && name !== only) continue;
   const kls: number[] = [];
-  for (let k = 0; k < seeds; k++) {
+  for (let k = firstSeed; k < firstSeed + seeds; k++) {
     const r = await run(config, k);
     kls.push(r.kl);
     console.error(`${name} seed ${k}: KL ${r.kl.toFixed(4)} (test NLL ${r.testNll.toFixed(4)} ± ${r.se.toFixed(4)}), ${r.seconds.toFixed(1)} s`);
