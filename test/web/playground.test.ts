@@ -91,7 +91,8 @@ test("playground in Chromium: trains on moons (wasm) with falling loss, draws, e
   assert.equal(build.status, 0, `vite build failed:\n${build.stdout}\n${build.stderr}`);
   assert.equal(build.stderr.trim(), "", `vite build warned:\n${build.stderr}`);
   const html = readFileSync(join(siteDir, "index.html"), "utf8");
-  assert.match(html, /src="\.\/assets\//, "relative asset paths (base ./): works from any static host");
+  assert.doesNotMatch(html, /(src|href)="\//, "no absolute paths (base ./): works from any static host");
+  assert.match(html, /<script type="module">/, "the script is inlined (file:// refuses module scripts fetched from disk)");
 
   const { server, url } = await serve(siteDir);
   const launched: { browser: Browser; profile: string }[] = [];
@@ -99,6 +100,11 @@ test("playground in Chromium: trains on moons (wasm) with falling loss, draws, e
     // ---- wasm
     const wasm = await launch([]);
     launched.push(wasm);
+    // from disk, with no server at all
+    const fromDisk = await open(wasm.browser, `file://${join(siteDir, "index.html")}?device=wasm`);
+    assert.deepEqual(fromDisk.errors, [], "no console error from file://");
+    await fromDisk.page.close();
+
     const { page, errors } = await open(wasm.browser, `${url}?device=wasm`);
     assert.equal(await page.evaluate(() => playground.device), "wasm");
     assert.match((await page.textContent("#device")) ?? "", /Device: wasm/);
