@@ -25,13 +25,22 @@
  *
  * Without a python that imports torch, one JSON line {"peer":"skipped","reason":…} and our runs only.
  *
+ * BLAS: Debian's python3-torch does its matrix products through libblas.so.3, which is the
+ * REFERENCE BLAS (package libblas3, ~3 GFLOP/s on a 512³ matmul) unless an optimised one is
+ * installed; PyTorch at its best uses OpenBLAS (libopenblas0-pthread). --peer-blas DIR puts DIR
+ * (a folder holding OpenBLAS's libblas.so.3) first on the peer's LD_LIBRARY_PATH, without
+ * installing anything: bench/get-openblas.sh unpacks Debian's libopenblas0-pthread into .scratch/openblas,
+ * which is then used by default. The BLAS the peer actually loaded
+ * is recorded (env line, docs/benchmarks.md), with a warning when it is the reference one; the
+ * matmul ceiling is then also measured with the system's BLAS ("system BLAS" setting).
+ *
  * Flags: --config C1,C2,… (default C1,C4; C3 needs --mnist-dir), --datasets (C1 toys, C2 mixtures),
  * --seeds N (C1, default 5), --probe-toys a,b (C1 toys that get the second thread setting; default all), --c1-steps N (default 3000), --probe-steps N (default 600),
  * --c2-steps N (default 600: the timed window; 2,000 is the full run), --image-steps C5:N,C6:N
  * (default C5:20,C6:30), --test-n N (C5/C6 final evaluation, ours), --peer-variants a,b (C1 seed runs; default
  * affine-exp-zeroinit,affine-softplus-clamp3), --threads both|off|on (ours; default both),
  * --peer-threads 1,2, --python PATH (default $NFLOW_PEER_PYTHON, else the first of /usr/bin/python3,
- * python3 that imports torch), --peer-dir DIR (default ../shared/bench), --mnist-dir DIR (C3),
+ * python3 that imports torch), --peer-blas DIR (default $NFLOW_PEER_BLAS, else what bench/get-openblas.sh unpacked: see below), --peer-dir DIR (default ../shared/bench), --mnist-dir DIR (C3),
  * --markdown FILE, --jsonl FILE (every line also there), --dry-run (print the plan).
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -63,6 +72,8 @@ export interface PeerOptions {
   oursThreads: ("off" | "on")[];
   peerThreads: number[];
   python?: string;
+  /** A folder with an optimised libblas.so.3 (OpenBLAS) put first on the peer's LD_LIBRARY_PATH. */
+  peerBlas?: string;
   peerDir: string;
   mnistDir?: string;
   markdown?: string;
@@ -90,7 +101,7 @@ export const DEFAULT_PEER_OPTIONS: PeerOptions = {
 
 const PEER_USAGE =
   "--peer flags: --config C1,C2,C3,C4,C5,C6 (default C1,C4), --datasets a,b, --seeds N, --c1-steps N, --probe-steps N, --c2-steps N, --c3-steps N, " +
-  "--image-steps C5:N,C6:N, --test-n N, --peer-variants a,b, --threads both|off|on, --peer-threads 1,2, --python PATH, --peer-dir DIR, --mnist-dir DIR, " +
+  "--image-steps C5:N,C6:N, --test-n N, --peer-variants a,b, --threads both|off|on, --peer-threads 1,2, --python PATH, --peer-blas DIR, --peer-dir DIR, --mnist-dir DIR, " +
   "--markdown FILE, --jsonl FILE, --dry-run";
 
 /** Parses the flags of `npm run bench -- --peer …` (without --peer). */
@@ -172,6 +183,9 @@ export function parsePeerArgs(argv: readonly string[]): PeerOptions {
         break;
       case "--python":
         o.python = take();
+        break;
+      case "--peer-blas":
+        o.peerBlas = resolve(take());
         break;
       case "--peer-dir":
         o.peerDir = resolve(take());
@@ -266,19 +280,19 @@ export function planJobs(o: PeerOptions, python: string | undefined, node = proc
       command: `node --import tsx ${[script, ...args, ...(t === "on" ? ["--threads"] : [])].join(" ")}`,
     };
   };
-  const peerJob = (config: PeerConfig, dataset: string | undefined, n: number, role: Job["role"], args: string[], script: string): Job => {
+  const peerJob = (config: PeerConfig, dataset: string | undefined, n: number, role: Job["role"], args: string[], script: string, systemBlas = false): Job => {
     const full = [script, ...args, "--threads", String(n)];
     const shown = full.map((a) => (a.startsWith(REPO + "/") ? a.slice(REPO.length + 1) : a.startsWith(o.peerDir) ? join("../shared/bench", a.slice(o.peerDir.length)) : a));
     return {
-      id: `${config}${dataset ? ` ${dataset}` : ""} peer ${peerSetting(n)}${role === "seeds" ? " seeds" : ""}`,
+      id: `${config}${dataset ? ` ${dataset}` : ""} peer ${peerSetting(n)}${systemBlas ? ", system BLAS" : ""}${role === "seeds" ? " seeds" : ""}`,
       config,
       ...(dataset ? { dataset } : {}),
       side: "peer",
-      setting: peerSetting(n),
+      setting: `${peerSetting(n)}${systemBlas ? ", system BLAS" : ""}`,
       role,
       argv: [python ?? "python3", ...full],
-      env: { OMP_WAIT_POLICY: "PASSIVE", OMP_NUM_THREADS: undefined, OPENBLAS_NUM_THREADS: undefined, MKL_NUM_THREADS: undefined },
-      command: `OMP_WAIT_POLICY=PASSIVE ${python ?? "python3"} ${shown.join(" ")}`,
+      env: { OMP_WAIT_POLICY: "PASSIVE", OMP_NUM_THREADS: undefined, OPENBLAS_NUM_THREADS: undefined, MKL_NUM_THREADS: undefined, ...blasEnv(systemBlas ? undefined : o.peerBlas) },
+      command: `OMP_WAIT_POLICY=PASSIVE ${!systemBlas && o.peerBlas ? `LD_LIBRARY_PATH=${o.peerBlas} ` : ""}${python ?? "python3"} ${shown.join(" ")}`,
     };
   };
   /** ours[0], peer[0], ours[1], peer[1], …: the two sides alternate. */
@@ -295,6 +309,9 @@ export function planJobs(o: PeerOptions, python: string | undefined, node = proc
         o.oursThreads.map((t) => oursJob("MATMUL", undefined, t, "timing", ["--n", "512", "--reps", "15"], "bench/matmul.ts")),
         o.peerThreads.map((n) => peerJob("MATMUL", undefined, n, "timing", ["--n", "512", "--reps", "15"], join(REPO, "bench", "peer_matmul.py"))),
       );
+      // with --peer-blas, the system's own BLAS too (what a plain `apt-get install python3-torch` gives)
+      if (o.peerBlas && python)
+        for (const n of o.peerThreads) jobs.push(peerJob("MATMUL", undefined, n, "timing", ["--n", "512", "--reps", "15"], join(REPO, "bench", "peer_matmul.py"), true));
     } else if (config === "C1") {
       for (const d of o.toys) {
         const base = ["--config", "C1", "--datasets", d];
@@ -342,6 +359,27 @@ export function planJobs(o: PeerOptions, python: string | undefined, node = proc
     }
   }
   return jobs;
+}
+
+/** The peer's environment for an optimised BLAS folder (nothing without one). */
+function blasEnv(dir: string | undefined): Record<string, string> {
+  if (!dir) return {};
+  return { LD_LIBRARY_PATH: [dir, process.env.LD_LIBRARY_PATH].filter(Boolean).join(":") };
+}
+
+/** The BLAS libraries a python with torch maps once torch is imported (from /proc/self/maps). */
+export function peerBlasLibraries(python: string, blasDir: string | undefined): string[] {
+  const code = "import torch\nprint('\\n'.join(sorted({l.split()[-1] for l in open('/proc/self/maps') if 'blas' in l.lower() and '/' in l})))";
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  Object.assign(env, blasEnv(blasDir));
+  const r = spawnSync(python, ["-c", code], { encoding: "utf8", env, timeout: 60_000 });
+  return r.status === 0 ? r.stdout.trim().split("\n").filter(Boolean) : [];
+}
+
+/** Whether a list of mapped BLAS libraries is only the reference BLAS (Debian's libblas3). */
+export function isReferenceBlas(libs: readonly string[]): boolean {
+  return libs.length > 0 && !libs.some((l) => /openblas|mkl|blis|atlas/i.test(l));
 }
 
 // ------------------------------------------------------------------------------ running
@@ -819,6 +857,10 @@ function machineInfo(python: PythonProbe): Record<string, unknown> {
 /** Runs the plan; prints records, comparisons and quality lines; returns the process exit code. */
 export async function runPeer(argv: string[], io: RunIo = { out: (l) => void process.stdout.write(l + "\n"), err: (t) => void process.stderr.write(t) }): Promise<number> {
   const o = parsePeerArgs(argv);
+  if (!o.peerBlas && process.env.NFLOW_PEER_BLAS) o.peerBlas = resolve(process.env.NFLOW_PEER_BLAS);
+  // bench/get-openblas.sh unpacks Debian's OpenBLAS here
+  const unpacked = join(REPO, ".scratch/openblas/usr/lib/x86_64-linux-gnu/openblas-pthread");
+  if (!o.peerBlas && existsSync(join(unpacked, "libblas.so.3"))) o.peerBlas = unpacked;
   // an explicit choice is the only candidate: --python, else $NFLOW_PEER_PYTHON, else Debian's then PATH's
   const python = findTorchPython(o.python ? [o.python] : process.env.NFLOW_PEER_PYTHON ? [process.env.NFLOW_PEER_PYTHON] : ["/usr/bin/python3", "python3"]);
   const lines: string[] = [];
@@ -828,6 +870,15 @@ export async function runPeer(argv: string[], io: RunIo = { out: (l) => void pro
     io.out(l);
   };
   const machine = machineInfo(python);
+  if ("python" in python) {
+    const libs = peerBlasLibraries(python.python, o.peerBlas);
+    machine.peer_blas = libs;
+    machine.peer_blas_dir = o.peerBlas ?? null;
+    if (isReferenceBlas(libs)) {
+      machine.peer_blas_warning = `PyTorch runs on the reference BLAS (${libs.join(", ")}): its matrix products are several times slower than with OpenBLAS; see --peer-blas`;
+      io.err(`[bench --peer] warning: ${String(machine.peer_blas_warning)}\n`);
+    }
+  }
   if ("skipped" in python) emit({ peer: "skipped", reason: python.skipped });
   else if (!existsSync(join(o.peerDir, "peer_torch.py"))) {
     emit({ peer: "skipped", reason: `no peer_torch.py in ${o.peerDir} (pass --peer-dir DIR)` });

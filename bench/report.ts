@@ -115,6 +115,41 @@ function weightedLoad(results: readonly JobResult[]): number | null {
   return w > 0 ? s / w : null;
 }
 
+/** One line per target of issue 10: the figures, and met / not met / not measured. */
+export function targetLines(run: PeerRun): string[] {
+  const lines: string[] = [];
+  const verdict = (ok: boolean | null): string => (ok === null ? "not measured" : ok ? "met" : "**not met**");
+  const ratios = (config: string, metric: string): { text: string; ok: boolean | null } => {
+    const cs = run.comparisons.filter((c) => c.config === config && c.metric === metric);
+    const measured = cs.filter((c) => c.ratio !== null);
+    if (!measured.length) return { text: "not measured in this run", ok: null };
+    return {
+      text: measured.map((c) => `${c.dataset ?? c.config} ${f(c.ratio, 2)}`).join(", "),
+      ok: measured.every((c) => c.met !== false),
+    };
+  };
+  const t1 = ratios("C1", "train_ms_per_step");
+  lines.push(`C1 train step ≤ 1.0 × PyTorch's: ${t1.text} — ${verdict(t1.ok)}`);
+  const lp = ratios("C1", "logprob_items_per_s");
+  const sm = ratios("C1", "sample_items_per_s");
+  lines.push(`C1 log-prob throughput ≥ 0.7 of PyTorch's: ${lp.text} — ${verdict(lp.ok)}; sampling: ${sm.text} — ${verdict(sm.ok)}`);
+  for (const config of ["C2", "C3"]) {
+    const t = ratios(config, "train_ms_per_step");
+    const g = run.comparisons.filter((c) => c.config === config && c.metric === "train_gflops" && c.ours !== null);
+    const gf = g.length ? `; GFLOP/s per step ours ${g.map((c) => f(c.ours)).join(", ")}, PyTorch ${g.map((c) => f(c.peer)).join(", ")} (ceilings: § Ceilings)` : "";
+    lines.push(`${config} train step ≤ 2.0 × PyTorch's: ${t.text} — ${verdict(t.ok)}${gf}`);
+  }
+  for (const config of ["C5", "C6"]) {
+    const t = ratios(config, "train_ms_per_step");
+    lines.push(`${config} measured and reported: ${t.ok === null ? "not measured in this run" : `train-step ratio ${t.text} (short run)`}`);
+  }
+  for (const q of run.quality.filter((x) => x.metric === "kl"))
+    lines.push(
+      `C1 ${q.dataset} quality (KL over ${q.ours?.n ?? 0} seeds; ${q.target}): ours ${seeds(q.ours)}, best PyTorch variant ${q.best_peer_variant ?? "—"} ${seeds(q.best_peer_variant ? q.peer[q.best_peer_variant] : null)} — ${verdict(q.met)}`,
+    );
+  return lines;
+}
+
 /** The markdown page of one run. */
 export function renderMarkdown(run: PeerRun): string {
   const m = run.machine;
@@ -142,6 +177,7 @@ export function renderMarkdown(run: PeerRun): string {
         ["CPU model", `${String(m.cpu)}${mhz ? `, ${mhz} MHz` : ""}; SIMD flags: ${(m.simd as string[] | undefined)?.join(", ") ?? "?"}`],
         ["Node.js / jax-js", `${String(m.node)} / ${String(m.jax_js)} (wasm backend, float32)`],
         ["PyTorch / numpy / python", run.python && "torch" in run.python ? `${String(m.torch)} / ${String(m.numpy ?? "?")} / ${String(m.python)}` : `skipped: ${(run.python as { skipped: string }).skipped}`],
+        ["PyTorch's BLAS (mapped after `import torch`)", `${((m.peer_blas as string[] | undefined) ?? []).join(", ") || "?"}${m.peer_blas_dir ? ` (via LD_LIBRARY_PATH=${String(m.peer_blas_dir)})` : ""}${m.peer_blas_warning ? ` — **${String(m.peer_blas_warning)}**` : ""}`],
         ["commit", String(m.git ?? "?")],
         ["load average at the start", String(m.loadavg_start ?? "?")],
         ["other processes' share of the CPUs during the run", load === null ? "?" : `${(100 * load).toFixed(1)}% (mean over jobs, weighted by their wall time; per job below)`],
@@ -157,6 +193,8 @@ export function renderMarkdown(run: PeerRun): string {
   );
   out.push("\n## Side by side\n\n");
   out.push(table(["config", "figure", "ours", "PyTorch", "ratio", "target (issue 10)", ""], comparisonRows(run.comparisons)));
+  out.push("\n### Targets of issue 10\n\n");
+  out.push(targetLines(run).map((l) => `- ${l}\n`).join(""));
   const shortened = [...new Set(run.results.flatMap((r) => r.records.map((x) => (shortLabel(x) && shortLabel(x) !== "full" ? `${String(x.config)} (${shortLabel(x)})` : ""))).filter(Boolean))];
   if (shortened.length)
     out.push(
@@ -179,9 +217,9 @@ export function renderMarkdown(run: PeerRun): string {
     out.push("\n## Our engine per training step\n\n");
     out.push(
       "Kernel launches of one compiled training step (loss, gradient and Adam in one jit, bench/kernels.ts) and the one-off cost of tracing and compiling it; " +
-        "the first trainFlow step (compile + one step) from the same run's step times.\n\n",
+        "the probe runs first in its process, so compile_ms is the real first-call cost; trainFlow's first step comes after it and reuses the kernels it compiled (what remains is tracing and setup).\n\n",
     );
-    out.push(table(["config", "kernels per step", "compile, ms", "steady step, ms (5 calls)", "first trainFlow step, ms"], engineRows(run.engine)));
+    out.push(table(["config", "kernels per step", "compile, ms", "steady step, ms (5 calls)", "first trainFlow step, ms (after the probe)"], engineRows(run.engine)));
   }
   if (matmul.length) {
     out.push("\n## Ceilings\n\n");

@@ -7,6 +7,7 @@ import {
   compare,
   DEFAULT_PEER_OPTIONS,
   findTorchPython,
+  isReferenceBlas,
   meets,
   parseJsonLines,
   parsePeerArgs,
@@ -224,4 +225,10 @@ test("renderMarkdown quotes the command, the machine and every comparison of the
   assert.match(md, /\| 313 \| 1,200 \|/);
   assert.match(md, /4\.0% \(mean over jobs/);
   assert.match(md, /`cmd-peer`/);
+});
+
+test("isReferenceBlas: Debian's libblas3 alone is the reference BLAS; OpenBLAS or MKL is not", () => {
+  assert.equal(isReferenceBlas(["/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0"]), true);
+  assert.equal(isReferenceBlas(["/x/openblas-pthread/libblas.so.3", "/x/openblas-pthread/libopenblasp-r0.3.21.so"]), false);
+  assert.equal(isReferenceBlas([]), false);
 });
