@@ -35,7 +35,13 @@
  * Default OFF. Measured on a shared 2-core machine, medians of interleaved runs, when the second
  * core was free: 512³ matmul 15–23 → 10–14 ms; MAF (D = 8, hidden 512×3, 5 layers, B = 512) training
  * step 700 → 540 ms, log p of 4,096 rows 1.7 → 1.1 s; a small 2-D RealNVP unchanged. When another
- * process holds the second core, threads gain nothing (up to 10% slower).
+ * process holds the second core, threads gain nothing (up to 10% slower). Re-measured with the speed
+ * patch and relaxed SIMD (docs/performance.md, bench/levers.ts, machine load 10–16): the pool costs
+ * CPU on small flows (C1 step 4.7–5.0 → 5.9 ms of CPU per step: every kernel of the asynchronous path
+ * goes through jax-js's pool queue, even those run inline here) and gained nothing measurable on a
+ * machine whose second core was busy. The pool has to be chosen before jax-js loads, before the
+ * model (and whether a core is free) is known, so there is no safe automatic default: turn it on
+ * (`NFLOW_THREADS=1`) for matmul-bound models on a machine with a free core.
  */
 import type { Worker as NodeWorker } from "node:worker_threads";
 import { FlowError } from "./errors.js";
