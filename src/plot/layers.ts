@@ -3,6 +3,10 @@
  * a row of panels z(0) → z(1) → … → z(L) = x showing the SAME points after each layer, coloured by
  * where they started, so the eye can follow a region of the base through every bijection. An
  * optional set of lines (a square grid drawn in z(0)) shows how each layer bends space.
+ *
+ * Two directions, as the lecture draws them: generative (forward), z(0) ~ base → z(1) → … → z(L) = x,
+ * each arrow a layer f_l; normalising (inverse, density estimation), x = z(L) → z(L−1) → … → z(0) = z,
+ * each arrow an inverse layer f_l⁻¹, coloured by where the points start in x.
  */
 import { Axes } from "./axes.js";
 import { FONT_SIZE, INK, figureTitle, newFigure, text, type CanvasFactory, type CanvasLike, type Ctx2D } from "./canvas.js";
@@ -14,9 +18,14 @@ import { boundsOf, columns, type Points } from "./points.js";
 export type ColorBy = "angle" | "quadrant" | "x1";
 
 export interface LayersFigureOptions {
-  /** The same N points at each stage: stages[0] = z(0) (base samples), stages[L] = x. */
+  /**
+   * The same N points at each stage, in the order of `direction`: forward, stages[0] = z(0) (base
+   * samples) … stages[L] = x; inverse, stages[0] = x = z(L) … stages[L] = z(0).
+   */
   stages: readonly Points[];
-  /** Panel titles (default z(0) ~ base, z(1) … z(L−1), x = z(L)). */
+  /** Which way the panels run (default "forward": z(0) → x; "inverse": x → z(0), the normalising direction). */
+  direction?: "forward" | "inverse";
+  /** Panel titles (default forward: z(0) ~ base, z(1) … z(L−1), x = z(L); inverse: x = z(L), z(L−1) … z = z(0)). */
   labels?: readonly string[];
   /**
    * Polylines through each stage: lines[l] holds, for stage l, M lines of `pointsPerLine` points
@@ -92,10 +101,22 @@ export function layersFigure<C extends CanvasLike>(factory: CanvasFactory<C>, op
   const colors = startColors(opts.stages[0]!, opts.colorBy ?? "angle");
   const pw = (width - (perRow - 1) * gap) / perRow;
   const ph = (height - top - bottom) / rows;
-  const step = (from: number, to: number): string => (to === from + 1 ? `f${sub(to)}` : `f${sub(to)}∘…∘f${sub(from + 1)}`);
+  const inverse = opts.direction === "inverse";
+  // Stage s is z(s) forward and z(L − s) inverse; the arrow from stage `from` to stage `to` is the
+  // composition of the layers between them (inverse: f_l⁻¹ for l from L − from down to L − to + 1).
+  const step = (from: number, to: number): string =>
+    inverse
+      ? to === from + 1
+        ? `f${sub(L - from)}⁻¹`
+        : `f${sub(L - to + 1)}⁻¹∘…∘f${sub(L - from)}⁻¹`
+      : to === from + 1
+        ? `f${sub(to)}`
+        : `f${sub(to)}∘…∘f${sub(from + 1)}`;
+  const defaultLabel = (s: number): string =>
+    inverse ? (s === 0 ? `x = z(${L})` : s === L ? "z = z(0)" : `z(${L - s})`) : s === 0 ? "z(0) ~ base" : s === L ? `x = z(${L})` : `z(${s})`;
   shown.forEach((s, idx) => {
     const [r, c] = [Math.floor(idx / perRow), idx % perRow];
-    let label = opts.labels?.[s] ?? (s === 0 ? "z(0) ~ base" : s === L ? `x = z(${L})` : `z(${s})`);
+    let label = opts.labels?.[s] ?? defaultLabel(s);
     // The first panel of a later row names the map that leads to it (no arrow crosses rows).
     if (c === 0 && idx > 0) label = `${step(shown[idx - 1]!, s)} → ${label}`;
     const b = boundsOf([opts.stages[s]!], { q: 0.01, pad: 0.1, square: true });

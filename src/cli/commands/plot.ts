@@ -2,6 +2,8 @@
  * `nflow plot density|samples|layers|loss --model m [--data …] --out file.png`: the demo's pictures
  * for any trained model. 2-D models get scatter plots, the density heat map and the layer panels;
  * for D > 2, `samples` is a pair plot of `--dims` and `layers` shows the first two of them.
+ * `layers --direction inverse` draws the normalising direction, x → z(L−1) → … → z(0) (density
+ * estimation as the lecture draws it), from the --data rows when given, else from model samples.
  */
 import { extname } from "node:path";
 import { defineCommand, UsageError } from "../args.js";
@@ -10,7 +12,9 @@ import { checkOutputPath, parseContextValues, resolveData } from "../data.js";
 import { ShapeError } from "../../engine/errors.js";
 import { loadModel } from "../../model/load.js";
 import { nodeCanvasFactory, savePng, type NodeCanvas } from "../../plot/node-canvas.js";
-import { densityPicture, layersPicture, lossPicture, samplesPicture, type PictureInput } from "../pictures.js";
+import { layersFigure } from "../../plot/layers.js";
+import type { FlowModel } from "../../model/model.js";
+import { densityPicture, headRows, layersPicture, lossPicture, modelSamples, samplesPicture, type PictureInput } from "../pictures.js";
 
 export const PLOT_KINDS = ["density", "samples", "layers", "loss"] as const;
 type PlotKind = (typeof PLOT_KINDS)[number];
@@ -31,6 +35,7 @@ export const plotSpec = defineCommand({
     data: { type: "string", placeholder: "toy|file", defaultText: "none", description: "data to compare with (a toy name or a table file; its test part when it has one)" },
     out: { type: "string", placeholder: "file.png", defaultText: "<picture>.png", description: "where to write the PNG" },
     dims: { type: "integers", min: 0, defaultText: "0,1,2 (D > 2 only)", description: "dimensions of the pair plot (samples) or the first two for layers, when D > 2" },
+    direction: { type: "string", choices: ["forward", "inverse"], default: "forward", description: "layers: forward (generative, z(0) ~ base → … → x) or inverse (normalising, x → z(L−1) → … → z(0), from the --data rows or model samples)" },
     n: { type: "integer", min: 10, default: 2000, description: "points per scatter" },
     seed: { type: "integer", min: 0, default: 0, description: "seed of the model samples (and of toy data)" },
     context: { type: "string", placeholder: "v[,v...]", defaultText: "none", description: "a conditional model is drawn at this context (K values in data units; one-hot labels: 0,0,1,…)" },
@@ -41,6 +46,7 @@ export const plotSpec = defineCommand({
     "  nflow plot density --model moons.nflow --data moons --out density.png",
     "  nflow plot samples --model table.nflow --data table.csv --dims 0,2,5 --out pairs.png",
     "  nflow plot loss --model moons.nflow --out loss.png",
+    "  nflow plot layers --model moons.nflow --data moons --direction inverse --out normalising.png   (x → … → z)",
     "  nflow plot density --model cond.nflow --context 0.5 --out density-at-0.5.png   (a conditional model at one context)",
   ],
 });
@@ -63,6 +69,7 @@ export async function run(argv: string[]): Promise<number> {
       if (K > 0 && kind !== "loss" && v.context === undefined)
         throw new UsageError(`${kind}: ${v.model} is a conditional model p(x | context); give the context to draw it at, e.g. --context ${Array(K).fill("0").join(",")}`);
       if (K === 0 && v.context !== undefined) throw new UsageError("--context: this model is unconditional; leave --context out");
+      if (v.direction !== "forward" && kind !== "layers") throw new UsageError(`--direction: only the layers picture has a direction, not ${kind}`);
       const context = K > 0 && v.context !== undefined ? Array.from(parseContextValues(v.context, K)) : undefined;
       const D = model.dim;
       const dims = v.dims ?? (D > 2 ? [0, 1, 2] : undefined);
@@ -90,7 +97,8 @@ export async function run(argv: string[]): Promise<number> {
         }
       }
       const at = context ? ` at context (${context.join(", ")})` : "";
-      const title = v.title !== undefined ? { title: v.title } : at ? { title: `${PLOT_TITLES[kind]}${at}` } : {};
+      const base = kind === "layers" && v.direction === "inverse" ? "Density estimation layer by layer, x → z(0)" : PLOT_TITLES[kind];
+      const title = v.title !== undefined ? { title: v.title } : at ? { title: `${base}${at}` } : {};
       let canvas: NodeCanvas;
       switch (kind) {
         case "density":
@@ -100,7 +108,10 @@ export async function run(argv: string[]): Promise<number> {
           canvas = samplesPicture({ ...input, ...(dims ? { dims } : {}), ...title });
           break;
         case "layers":
-          canvas = layersPicture({ ...input, ...(dims ? { dims } : {}), ...title });
+          canvas =
+            v.direction === "inverse"
+              ? inverseLayersPicture({ ...input, ...(dims ? { dims } : {}), ...title })
+              : layersPicture({ ...input, ...(dims ? { dims } : {}), ...title });
           break;
         case "loss":
           if (!model.training) throw new UsageError(`loss: ${v.model} has no training record (it was not trained with nflow train, nflow demo or fit)`);
@@ -108,10 +119,101 @@ export async function run(argv: string[]): Promise<number> {
           break;
       }
       await savePng(canvas, path);
-      out.result({ picture: kind, out: path, width: canvas.width, height: canvas.height, model: v.model, dim: D, ...(dims && D > 2 ? { dims } : {}), ...(context ? { context } : {}) }, `wrote ${path} (${canvas.width}×${canvas.height}, ${kind} of ${v.model})`);
+      out.result({ picture: kind, out: path, ...(kind === "layers" ? { direction: v.direction } : {}), width: canvas.width, height: canvas.height, model: v.model, dim: D, ...(dims && D > 2 ? { dims } : {}), ...(context ? { context } : {}) }, `wrote ${path} (${canvas.width}×${canvas.height}, ${kind} of ${v.model})`);
       return ExitCode.Ok;
     } finally {
       model.dispose();
     }
+  });
+}
+
+/** What the normalising-direction panels show: the same points at every stage, projected on two dimensions. */
+export interface InverseLayersStages {
+  /** stages[0] = x (data units), then z(L) = x̃ when the model standardises, …, z(0) = g(x): [x_a, x_b] pairs. */
+  stages: Float64Array[];
+  /** The square grid drawn in x, through the same stages (`pointsPerLine` points per line). */
+  lineStages: Float64Array[];
+  pointsPerLine: number;
+  labels: string[];
+  /** The two dimensions shown. */
+  dims: [number, number];
+}
+
+/**
+ * The stages of the normalising direction for `x` (row-major n × D, data units): the model's own
+ * intermediate variables (`FlowModel.inverseLayers`), x → [x̃ →] z(L−1) → … → z(0), for the points
+ * and for a 7 × 7 grid of lines over their bulk in the two shown dimensions (the other
+ * coordinates at their medians).
+ */
+export function inverseLayersStages(model: FlowModel, x: Float64Array, dims: readonly number[] | undefined, context?: readonly number[]): InverseLayersStages {
+  const D = model.dim;
+  const [a, b] = dims && dims.length >= 2 ? [dims[0]!, dims[1]!] : [0, 1];
+  const n = x.length / D;
+  const col = (k: number): number[] => Array.from({ length: n }, (_, i) => x[i * D + k]!);
+  const q = (v: number[], p: number): number => {
+    const s = v.slice().sort((u, w) => u - w);
+    return s[Math.min(s.length - 1, Math.max(0, Math.round(p * (s.length - 1))))]!;
+  };
+  const centre = Array.from({ length: D }, (_, k) => q(col(k), 0.5));
+  const [alo, ahi] = [q(col(a), 0.02), q(col(a), 0.98)];
+  const [blo, bhi] = [q(col(b), 0.02), q(col(b), 0.98)];
+  const per = 50;
+  const lines = 7;
+  const grid: number[] = [];
+  const push = (u: number, w: number): void => {
+    const row = centre.slice();
+    row[a] = u;
+    row[b] = w;
+    grid.push(...row);
+  };
+  for (let k = 0; k < lines; k++) {
+    const u = alo + ((ahi - alo) * k) / (lines - 1);
+    for (let t = 0; t < per; t++) push(u, blo + ((bhi - blo) * t) / (per - 1));
+    const w = blo + ((bhi - blo) * k) / (lines - 1);
+    for (let t = 0; t < per; t++) push(alo + ((ahi - alo) * t) / (per - 1), w);
+  }
+  const all = new Float64Array(x.length + grid.length);
+  all.set(x);
+  all.set(grid, x.length);
+  const stagesAll = model.inverseLayers(all, context);
+  const total = all.length / D;
+  const project = (rows: number[][], from: number, to: number): Float64Array => {
+    const out = new Float64Array(2 * (to - from));
+    for (let i = from; i < to; i++) {
+      out[2 * (i - from)] = rows[i]![a]!;
+      out[2 * (i - from) + 1] = rows[i]![b]!;
+    }
+    return out;
+  };
+  const S = stagesAll.length;
+  const standardized = model.preprocessing !== null;
+  const L = standardized ? S - 2 : S - 1;
+  const labels = stagesAll.map((_, s) =>
+    s === 0 ? (standardized ? "x (data units)" : `x = z(${L})`) : standardized && s === 1 ? `x̃ = z(${L}) (standardised)` : s === S - 1 ? "z = z(0) = g(x)" : `z(${S - 1 - s})`,
+  );
+  return {
+    stages: stagesAll.map((st) => project(st, 0, n)),
+    lineStages: stagesAll.map((st) => project(st, n, total)),
+    pointsPerLine: per,
+    labels,
+    dims: [a, b],
+  };
+}
+
+/** The normalising direction layer by layer: the --data rows (or model samples) x → … → z(0). */
+export function inverseLayersPicture(input: PictureInput & { dims?: readonly number[]; title?: string }): NodeCanvas {
+  const { model } = input;
+  const D = model.dim;
+  const n = Math.min(input.n ?? 1500, 1500);
+  const x = input.data ? headRows(input.data, D, n) : modelSamples(model, n, input.seed ?? 0, input.context);
+  const st = inverseLayersStages(model, x, input.dims, input.context);
+  const dimsNote = D > 2 ? ` (dimensions ${st.dims[0]} and ${st.dims[1]} of ${D})` : "";
+  return layersFigure(input.factory, {
+    stages: st.stages,
+    labels: st.labels,
+    direction: "inverse",
+    lines: { stages: st.lineStages, pointsPerLine: st.pointsPerLine },
+    title: input.title ?? `Density estimation layer by layer: x → z(L−1) → … → z(0)${dimsNote}`,
+    note: `${input.data ? input.dataLabel ?? "data" : "model samples"} in every panel, coloured by where they start in x (hue = angle, lightness = radius); grey: a square grid of x`,
   });
 }
