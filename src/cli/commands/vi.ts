@@ -12,7 +12,7 @@ import { existsSync } from "node:fs";
 import { defineCommand, UsageError } from "../args.js";
 import { ExitCode, runCommand, type Output, type Progress } from "../output.js";
 import { checkOutputPath } from "../data.js";
-import { FLOW_KINDS, type FlowKind, type PermutationKind } from "../../flows/config.js";
+import { FLOW_KINDS, type FlowKind, type PermutationKind, type TransformerKind } from "../../flows/config.js";
 import { fitVariationalModel } from "../../model/variational.js";
 import type { FlowModel } from "../../model/model.js";
 import { estimateVariational } from "../../train/variational.js";
@@ -50,6 +50,9 @@ export const viSpec = defineCommand({
     clipNorm: shared.clipNorm,
     permutation: shared.permutation,
     scaleBound: shared.scaleBound,
+    transformer: shared.transformer,
+    bins: shared.bins,
+    bound: shared.bound,
     patience: { type: "integer", min: 1, defaultText: "off (train all steps)", description: "stop after this many evaluations (every 100 steps) without improvement of the ELBO" },
     samples: { type: "integer", min: 2, default: 20000, description: "samples of q for the final ELBO, log Z and ESS estimates" },
     seed: { type: "integer", min: 0, default: 0, description: "seed of the initialisation, of every step's samples and of the estimates" },
@@ -97,6 +100,9 @@ export async function run(argv: string[]): Promise<number> {
     const schedule = parseScheduleFlag(v.schedule);
     if (v.clipNorm !== undefined && !(v.clipNorm > 0)) throw new UsageError(`--clip-norm: expected a number > 0, got ${v.clipNorm}`);
     if (v.scaleBound !== undefined && !(v.scaleBound > 0)) throw new UsageError(`--scale-bound: expected a number > 0, got ${v.scaleBound}`);
+    if ((v.bins !== undefined || v.bound !== undefined) && v.transformer !== "spline")
+      throw new UsageError(`${v.bins !== undefined ? "--bins" : "--bound"}: only with --transformer spline`);
+    if (v.bound !== undefined && !(v.bound > 0)) throw new UsageError(`--bound: expected a number > 0, got ${v.bound}`);
     const { target, path } = await resolveTarget(v.target, v.dim);
     const flow = v.flow as FlowKind;
     if (target.hostLogDensity)
@@ -114,6 +120,9 @@ export async function run(argv: string[]): Promise<number> {
         seed: v.seed,
         ...(v.scaleBound !== undefined ? { scaleBound: v.scaleBound } : {}),
         ...(v.permutation !== undefined ? { permutation: v.permutation as PermutationKind } : {}),
+        ...(v.transformer !== undefined ? { transformer: v.transformer as TransformerKind } : {}),
+        ...(v.bins !== undefined ? { bins: v.bins } : {}),
+        ...(v.bound !== undefined ? { bound: v.bound } : {}),
       },
       target,
       {
