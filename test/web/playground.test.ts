@@ -73,6 +73,7 @@ type Hook = {
   losses(): { train: number[]; val: number[] };
   logProb(points: number[][]): Promise<number[]>;
   syncLogProbError(): string;
+  drawn(): Promise<void>;
 };
 declare const playground: Hook;
 
@@ -159,6 +160,23 @@ test("playground in Chromium: trains on moons (wasm) with falling loss, draws, e
       model.dispose();
     }
 
+    // the lesson: a zero determinant is explained, not an error
+    const entries = page.locator("input.matrix-entry");
+    for (const [i, v] of [1, 2, 2, 4].entries()) {
+      await entries.nth(i).fill(String(v));
+      await entries.nth(i).dispatchEvent("change");
+    }
+    assert.equal(await page.getAttribute("#cov-note", "data-kind"), "zero");
+    await entries.nth(3).fill("-1");
+    await entries.nth(3).dispatchEvent("change");
+    assert.equal(await page.getAttribute("#cov-note", "data-kind"), "negative");
+    await page.click("#cov-reset");
+
+    // the picture: z → x, half way through the layers
+    await page.selectOption("#layer-direction", "forward");
+    await page.evaluate(() => playground.drawn());
+    await page.fill("#layer-slider", String(Math.round(max / 2)));
+    await page.screenshot({ path: join(outDir, "playground.png"), fullPage: true });
     // importing the file back: the same model, drawn; its record's loss curve shown
     await page.setInputFiles("#import", file);
     await page.waitForFunction(() => /^imported/.test(document.querySelector("#status")?.textContent ?? ""), undefined, { timeout: 60_000 });
@@ -173,19 +191,6 @@ test("playground in Chromium: trains on moons (wasm) with falling loss, draws, e
     await page.setInputFiles("#csv-input", csv);
     await page.waitForFunction(() => /^300 points · points\.csv/.test(document.querySelector("#data-note")?.textContent ?? ""), undefined, { timeout: 30_000 });
 
-    // the lesson: a zero determinant is explained, not an error
-    const entries = page.locator("input.matrix-entry");
-    for (const [i, v] of [1, 2, 2, 4].entries()) {
-      await entries.nth(i).fill(String(v));
-      await entries.nth(i).dispatchEvent("change");
-    }
-    assert.equal(await page.getAttribute("#cov-note", "data-kind"), "zero");
-    await entries.nth(3).fill("-1");
-    await entries.nth(3).dispatchEvent("change");
-    assert.equal(await page.getAttribute("#cov-note", "data-kind"), "negative");
-    await page.click("#cov-reset");
-
-    await page.screenshot({ path: join(outDir, "playground.png"), fullPage: true });
     assert.deepEqual(errors, [], "no console error");
     console.log(`# wasm: ${steps} steps, ${rate.toFixed(0)} steps/s, loss ${head.toFixed(3)} → ${tail.toFixed(3)}`);
 

@@ -318,7 +318,7 @@ ui.layerSlider.addEventListener("input", () => {
 ui.layerDirection.addEventListener("change", () => {
   ui.layerSlider.dataset.touched = "0";
   const m = viewModel();
-  if (m && session?.state !== "training") void drawViews(m).catch(report);
+  if (m && session?.state !== "training") drawingViews = drawViews(m).catch(report);
 });
 
 // ---- export / import ------------------------------------------------------------------------
