@@ -116,7 +116,9 @@ export function checkBijector<P extends Params>(bijector: Bijector<P>, params?: 
       return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
     };
     const n = options.inputs?.length ?? options.points ?? (D <= SMALL_DIM ? 16 : 4);
-    const z =
+    // inputs are rounded to the checked precision first: the round trip compares with what went in
+    const round = dtype === "float32" ? Math.fround : (v: number) => v;
+    const z = (
       options.inputs?.map((row, i) => {
         if (row.length !== D) throw new ConfigError(`inputs: row ${i} has ${row.length} values, the bijector has dim ${D}`);
         return [...row];
@@ -126,7 +128,8 @@ export function checkBijector<P extends Params>(bijector: Bijector<P>, params?: 
           const v = gauss();
           return options.toDomain ? options.toDomain(v) : v * (options.inputScale ?? 1);
         }),
-      );
+      )
+    ).map((row) => row.map(round));
     const context = K > 0 ? contextRows(options.context, n, K, gauss) : undefined;
     const resolved = resolveOptions(bijector, options, dtype, seed);
     const r = checkBijectorAt(bijector, p, z, context, resolved);

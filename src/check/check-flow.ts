@@ -93,7 +93,7 @@ export function checkFlow(subject: Flow | FlowModel, options: FlowCheckOptions =
     const z = toRows(flow.base.sample(refTree(p.base), keyFromSeed(seed + 3), n, flow.base.contextDim ? ctx() : undefined, { dtype }).dataSync() as ArrayLike<number>, n, D);
     const r = checkBijectorAt(flow.bijector, p.bijector, z, context, resolved);
     const checks: CheckEntry[] = r.checks.map((c) =>
-      c.id.startsWith("log-det-jacobian") && proxy ? { ...c, note: "on the small-image proxy below: 784 JVPs through conv conditioners take minutes" } : c,
+      c.id.startsWith("log-det-jacobian") && proxy ? { ...c, note: `on the small-image proxy below (${D} JVPs through conv conditioners take minutes)` } : c,
     );
     if (flow.bijector instanceof Chain && mode !== "none") checks.push(...layerChecks(flow.bijector, p.bijector as ChainParams, z[0]!, context?.[0], resolved, "layers"));
     checks.push(logProbPaths(flow, p, seed, n, ctx, resolved));
