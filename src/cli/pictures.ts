@@ -10,6 +10,7 @@ import type { NodeCanvas } from "../plot/node-canvas.js";
 import { boundsOf, quantile, type Bounds } from "../plot/points.js";
 import { scatterFigure } from "../plot/scatter.js";
 import { densityFigure, type DensityPanel } from "../plot/density.js";
+import type { LogDensityFn } from "../plot/grid.js";
 import { layersFigure } from "../plot/layers.js";
 import { lossFigure } from "../plot/loss.js";
 import { pairPlotFigure } from "../plot/pair-plot.js";
@@ -31,6 +32,15 @@ export interface PictureInput {
   n?: number;
   /** The context every picture of a conditional model is drawn at (one row of K values, data units). */
   context?: readonly number[];
+  /** A density the model was fitted to (a variational target), drawn beside the model's density. */
+  reference?: ReferenceDensity;
+}
+
+/** A normalised density to compare the model with, and where nearly all of its mass lies. */
+export interface ReferenceDensity {
+  title: string;
+  logDensity: LogDensityFn;
+  bounds?: Bounds;
 }
 
 const flat = (rows: readonly (readonly number[])[]): Float64Array => {
@@ -54,6 +64,13 @@ export function modelSamples(model: FlowModel, n: number, seed: number, context?
 export function pictureBounds(input: PictureInput): Bounds {
   const pts = input.data ? headRows(input.data, 2, 5000) : modelSamples(input.model, 2000, input.seed ?? 0, input.context);
   return boundsOf([pts], { q: 0.002, pad: 0.12 });
+}
+
+function unionBounds(a: Bounds, b: Bounds): Bounds {
+  return [
+    [Math.min(a[0][0], b[0][0]), Math.max(a[0][1], b[0][1])],
+    [Math.min(a[1][0], b[1][0]), Math.max(a[1][1], b[1][1])],
+  ];
 }
 
 function need2d(model: FlowModel, what: string): void {
@@ -107,11 +124,15 @@ export async function densityPicture(input: PictureInput & { title?: string }): 
   const points = input.data ? headRows(input.data, 2, 1500) : undefined;
   const panels: DensityPanel[] = [];
   if (input.toy?.logDensity) panels.push({ title: `true density of ${input.toy.name}`, logDensity: input.toy.logDensity });
-  panels.push({ title: "model density p_θ(x)", logDensity: (pts) => model.logProb(pts, input.context), ...(points ? { points } : {}) });
+  const ref = input.reference;
+  if (ref) panels.push({ title: ref.title, logDensity: ref.logDensity });
+  panels.push({ title: ref ? "fit q_θ(x)" : "model density p_θ(x)", logDensity: (pts) => model.logProb(pts, input.context), ...(points ? { points } : {}) });
+  // a reference's own box joins the model's, so that mass q misses is in the picture too
+  const bounds = pictureBounds(input);
   return densityFigure(input.factory, {
-    title: input.title ?? "Density: p_θ(x) = p_z(g(x)) · |det J_g(x)| on a grid",
+    title: input.title ?? (ref ? "Target and fit: p(x) and q_θ(x) on a grid, one colour scale" : "Density: p_θ(x) = p_z(g(x)) · |det J_g(x)| on a grid"),
     panels,
-    bounds: pictureBounds(input),
+    bounds: ref?.bounds ? unionBounds(bounds, ref.bounds) : bounds,
     ...(points ? { note: "white lines enclose 50%, 80%, 95% of each density's mass; dots: held-out data" } : {}),
   });
 }

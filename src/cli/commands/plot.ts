@@ -14,6 +14,7 @@ import { loadModel } from "../../model/load.js";
 import { nodeCanvasFactory, savePng, type NodeCanvas } from "../../plot/node-canvas.js";
 import { layersFigure } from "../../plot/layers.js";
 import type { FlowModel } from "../../model/model.js";
+import { recordedTargetDensity } from "../variational-target.js";
 import { densityPicture, headRows, layersPicture, lossPicture, modelSamples, samplesPicture, type PictureInput } from "../pictures.js";
 
 export const PLOT_KINDS = ["density", "samples", "layers", "loss"] as const;
@@ -95,6 +96,12 @@ export async function run(argv: string[]): Promise<number> {
         } catch {
           // Not a toy (a file that may have moved): draw without it.
         }
+      }
+      if (kind === "density" && model.training?.variational) {
+        // a model from nflow vi: its target p = p̃/Z beside q, on the same grid and colour scale
+        const ref = await recordedTargetDensity(model);
+        if ("missing" in ref) out.warn(`${ref.missing}: drawing q alone`);
+        else input = { ...input, reference: ref };
       }
       const at = context ? ` at context (${context.join(", ")})` : "";
       const base = kind === "layers" && v.direction === "inverse" ? "Density estimation layer by layer, x → z(0)" : PLOT_TITLES[kind];
