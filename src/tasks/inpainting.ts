@@ -17,6 +17,10 @@
  *
  * Observed pixels are returned bit for bit as given. Works on any unconditional image model whose
  * density is on [0, 1]^D (trained on dequantised pixels), and on any model given an explicit domain.
+ *
+ * Every read is asynchronous (`await data()`, `logProbAsync`), so inpainting runs on every device,
+ * WebGPU included, and the loops yield to the event loop every ~50 ms: a page that awaits
+ * `inpaint` stays responsive (the playground's Images panel) and can stop it with `signal`.
  */
 import { blockUntilReady, jit, nn, np, valueAndGrad, type Array } from "../engine/jax.js";
 import { fromValues, jaxDType, scalar } from "../engine/dtype.js";
@@ -51,6 +55,8 @@ export interface InpaintOptions {
   batchSize?: number;
   /** Progress in steps of all chunks together. */
   onProgress?: (done: number, total: number) => void;
+  /** Stops the ascent (or the chains) at the next step: `inpaint` rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface InpaintResult {
@@ -104,13 +110,23 @@ export async function inpaint(model: FlowModel, images: ArrayLike<number>, hidde
       throw new ShapeError(`inpaint: observed pixel ${i % D} of image ${Math.floor(i / D)} is ${x0[i]}, outside the model's domain [${lo}, ${hi}]`);
   }
   const started = x0.map((v, i) => (mask[i] ? o.start : v));
-  const logProbStart = model.logProb(started);
+  const logProbStart = await model.logProbAsync(started);
 
   const B = Math.min(o.batchSize, n);
   const chunks = Math.ceil(n / B);
   const perChunk = o.steps + (o.method === "mean" ? o.burnIn + o.samples : 0);
   let done = 0;
-  const tick = (): void => o.onProgress?.(++done, chunks * perChunk);
+  let lastYield = performance.now();
+  // after every step: progress, a stop requested, and a turn of the event loop every ~50 ms
+  // (a compiled call on wasm runs when issued, so awaiting its result alone never lets a page draw)
+  const tick = async (): Promise<void> => {
+    o.onProgress?.(++done, chunks * perChunk);
+    o.signal?.throwIfAborted();
+    if (performance.now() - lastYield > 50) {
+      await new Promise<void>((resolve) => setTimeout(resolve, 0));
+      lastYield = performance.now();
+    }
+  };
   const map = new Float64Array(n * D);
   const mean = o.method === "mean" ? new Float64Array(n * D) : undefined;
   const acceptance = o.method === "mean" ? new Float64Array(n) : undefined;
@@ -136,7 +152,7 @@ export async function inpaint(model: FlowModel, images: ArrayLike<number>, hidde
   // round trips through the engine would not keep their bits).
   const finish = (est: Float64Array): Float64Array => est.map((v, i) => (mask[i] ? v : x0[i]!));
   const x = finish(mean ?? map);
-  const result: InpaintResult = { x, start: started, logProbStart, logProbEnd: model.logProb(x) };
+  const result: InpaintResult = { x, start: started, logProbStart, logProbEnd: await model.logProbAsync(x) };
   if (mean) {
     result.map = finish(map);
     result.acceptance = acceptance!;
@@ -144,7 +160,7 @@ export async function inpaint(model: FlowModel, images: ArrayLike<number>, hidde
   return result;
 }
 
-type Resolved = Required<Omit<InpaintOptions, "onProgress">> & { onProgress?: InpaintOptions["onProgress"] };
+type Resolved = Required<Omit<InpaintOptions, "onProgress" | "signal">> & Pick<InpaintOptions, "onProgress" | "signal">;
 
 function checkOptions(model: FlowModel, options: InpaintOptions): Resolved {
   const method = options.method ?? "map";
@@ -172,6 +188,7 @@ function checkOptions(model: FlowModel, options: InpaintOptions): Resolved {
     domain: [domain[0], domain[1]],
     batchSize: whole(options.batchSize, model.config.conditioner === "resnet" ? 16 : 1000, "batchSize", 1),
     onProgress: options.onProgress,
+    signal: options.signal,
   };
 }
 
@@ -285,7 +302,7 @@ async function mapAscent(
   mask: Pixels,
   B: number,
   o: Resolved,
-  tick: () => void,
+  tick: () => Promise<void>,
 ): Promise<Float64Array> {
   const D = model.dim;
   const dtype = model.dtype;
@@ -303,9 +320,9 @@ async function mapAscent(
       // await each step: a compiled call allocates all its buffers when issued
       await blockUntilReady(lp!);
       lp!.dispose();
-      tick();
+      await tick();
     }
-    return Float64Array.from(v.ref.dataSync() as Float32Array | Float64Array);
+    return Float64Array.from((await v.ref.data()) as Float32Array | Float64Array);
   } finally {
     disposeAdamState({ m: mom, v: sec, t });
     v.dispose();
@@ -325,7 +342,7 @@ async function posteriorMean(
   B: number,
   o: Resolved,
   chunk: number,
-  tick: () => void,
+  tick: () => Promise<void>,
 ): Promise<{ mean: Float64Array; acceptance: Float64Array }> {
   const D = model.dim;
   const dtype = model.dtype;
@@ -355,10 +372,10 @@ async function posteriorMean(
       const out = fns.malaStep(refTree(model.params) as unknown as Array, u, lpi, g, eps, k!, xo.ref, mk.ref, (burning ? one : zero).ref, (burning ? zero : one).ref, acc, accepts);
       [u, lpi, g, eps, acc, accepts] = out as [Array, Array, Array, Array, Array, Array];
       await blockUntilReady(accepts);
-      tick();
+      await tick();
     }
-    const sum = Float64Array.from(acc.ref.dataSync() as Float32Array | Float64Array);
-    const rate = Float64Array.from(accepts.ref.dataSync() as Float32Array | Float64Array, (a) => a / o.samples);
+    const sum = Float64Array.from((await acc.ref.data()) as Float32Array | Float64Array);
+    const rate = Float64Array.from((await accepts.ref.data()) as Float32Array | Float64Array, (a) => a / o.samples);
     // meaningful on the hidden pixels; the caller puts the observed ones back
     return { mean: sum.map((s) => s / o.samples), acceptance: rate };
   } finally {
@@ -421,9 +438,9 @@ export async function inpaintingReport(
   const map = r.map ?? r.x;
   const meanFill = all.map((v, i) => (hidden[i] ? meanImage[i % D]! : v));
   const start = r.start;
-  const lpMeanFill = model.logProb(meanFill);
-  const lpOriginal = model.logProb(all);
-  const lpMap = r.map ? model.logProb(map) : r.logProbEnd;
+  const lpMeanFill = await model.logProbAsync(meanFill);
+  const lpOriginal = await model.logProbAsync(all);
+  const lpMap = r.map ? await model.logProbAsync(map) : r.logProbEnd;
   const avg = (a: ArrayLike<number>, k: number): number => {
     let s = 0;
     for (let i = k * n; i < (k + 1) * n; i++) s += a[i]!;
