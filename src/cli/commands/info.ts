@@ -1,10 +1,14 @@
 /**
  * `nflow info`: what a model file holds: architecture, parameter count, preprocessing, data and
- * training record.
+ * training record; for a model from `nflow vi`, its target and the ELBO, log Ẑ and ESS instead.
  */
+import { existsSync } from "node:fs";
 import { defineCommand } from "../args.js";
 import { ExitCode, runCommand } from "../output.js";
 import { MODEL_FLAG, openModel } from "./common.js";
+import type { TrainingRecord, VariationalRecord } from "../../io/model-format.js";
+import { builtinTarget, TARGET_NAMES } from "../../targets/builtin.js";
+import { variationalFigures, variationalLines } from "./vi.js";
 import { estimateParameterCount, estimateTrainingBytes, formatBytes } from "../../flows/build.js";
 
 export const infoSpec = defineCommand({
@@ -20,6 +24,41 @@ function fmt(v: number | null | undefined, digits = 4): string {
 
 function list(values: readonly number[]): string {
   return `[${values.map((v) => Number(v.toPrecision(6))).join(", ")}]`;
+}
+
+/** The figures of a model from `nflow vi` (--json `variational`): its target, budget and estimates at the end of training. */
+export function variationalSummary(t: TrainingRecord, vi: VariationalRecord, dim: number): Record<string, unknown> {
+  return {
+    target: vi.target,
+    targetKind: vi.targetKind,
+    dim,
+    steps: t.steps,
+    bestStep: t.bestStep,
+    samplesPerStep: vi.samplesPerStep,
+    ...variationalFigures(t),
+    trueLogZMethod: vi.trueLogZMethod,
+  };
+}
+
+/**
+ * The training record of a model from `nflow vi`, for people: the target and the fit instead of
+ * data rows and an NLL (its monitored loss is −ELBO, the figures those of its last estimate).
+ */
+function variationalSection(t: TrainingRecord, vi: VariationalRecord, dim: number): string[] {
+  let what: string;
+  if (vi.targetKind === "builtin") {
+    const known = TARGET_NAMES.includes(vi.target) ? builtinTarget(vi.target).description : "not a built-in target of this version";
+    what = `the built-in target ${vi.target} (${dim}-D: ${known})`;
+  } else {
+    what = `the target module ${vi.target} (${dim}-D${existsSync(vi.target) ? "" : "; not found from this directory"})`;
+  }
+  const lines = [
+    `variational inference: q fitted to ${what}`,
+    `  ${t.steps} steps in ${fmt(t.wallTimeSec, 1)} s (${t.stopReason}), seed ${t.seed}, ${vi.samplesPerStep} samples of q per step, lr ${t.lr ?? "?"}; best ELBO ${fmt(t.bestValidationLoss === null ? null : -t.bestValidationLoss)} nats at step ${t.bestStep} (training batches)`,
+  ];
+  if (t.stopReason !== "completed") lines.push(`  ${t.message}`);
+  lines.push("  estimates at the end of training (nflow eval --model … draws fresh ones):", ...variationalLines(t).map((l) => `  ${l}`));
+  return lines;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -39,7 +78,8 @@ export async function run(argv: string[]): Promise<number> {
         `preprocessing: ${info.preprocessing ? `standardised per column (mean ${list(info.preprocessing.mean)}, std ${list(info.preprocessing.std)})` : "none"}`,
       ];
       if (info.context) lines.push(`context: ${info.context.dim} value(s)${info.context.columns ? ` from column(s) ${info.context.columns.join(", ")}` : ""}`);
-      if (info.data) {
+      const vi = t?.variational;
+      if (info.data && !vi) {
         const dq = info.data.dequantization;
         const image = info.config.image ? `images [${info.config.image.join(", ")}]` : undefined;
         const details = [
@@ -49,7 +89,9 @@ export async function run(argv: string[]): Promise<number> {
         ];
         lines.push(`data: ${info.data.source ?? "?"}${details.length ? ` (${details.join("; ")})` : ""}`);
       }
-      if (t) {
+      if (t && vi) {
+        lines.push(...variationalSection(t, vi, info.dim));
+      } else if (t) {
         lines.push(
           `training: ${t.steps} steps in ${fmt(t.wallTimeSec, 1)} s (${t.stopReason}), seed ${t.seed}, batch ${t.batchSize}, lr ${t.lr ?? "?"}`,
           `  ${t.nTrain} training rows, ${t.nValidation} validation rows; best ${t.monitor} NLL ${fmt(t.bestValidationLoss)} nats at step ${t.bestStep}`,
@@ -58,7 +100,7 @@ export async function run(argv: string[]): Promise<number> {
       } else {
         lines.push("training: none recorded");
       }
-      out.result({ model: args.values.model, ...info, estimate }, lines);
+      out.result({ model: args.values.model, ...info, estimate, ...(t && vi ? { variational: variationalSummary(t, vi, info.dim) } : {}) }, lines);
       return ExitCode.Ok;
     } finally {
       model.dispose();
