@@ -88,8 +88,8 @@ function recordRows(results: readonly JobResult[]): string[][] {
       rows.push([
         res.job.side,
         res.job.setting,
-        `${String(r.config)}${typeof r.dataset === "string" && !c4 ? ` ${r.dataset}` : ""}`,
-        r.variant && res.job.side === "peer" ? String(r.variant) : "",
+        `${String(r.config)}${res.job.dataset ? ` ${res.job.dataset}` : ""}`,
+        r.config === "C1" && res.job.side === "peer" ? String(r.variant ?? "") : "",
         r.seed === undefined ? "" : String(r.seed),
         shortLabel(r),
         c4 ? "" : `${f(r.ms_per_step_median)} (${f(r.ms_per_step_p10)}–${f(r.ms_per_step_p90)}); all ${f(r.ms_per_step_median_all)}`,
@@ -165,7 +165,7 @@ export function renderMarkdown(run: PeerRun): string {
       "Every figure below comes from this one run on this one machine: ours and PyTorch's jobs ran one after the other, " +
       "alternating per configuration (ours, PyTorch, ours, PyTorch …), each side at its best thread setting. " +
       "The reference workloads are docs/reference/CONFIGS.md and CONFIGS-IMAGES.md; PyTorch is ../shared/bench/peer_torch.py and peer_torch_images.py " +
-      "(plain PyTorch, no flow library) run unchanged.\n",
+      "(plain PyTorch, no flow library) run unchanged.\n\n",
   );
   out.push("## Machine and run\n\n");
   out.push(
@@ -243,7 +243,8 @@ export function renderMarkdown(run: PeerRun): string {
   out.push("\n## Every run's figures\n\n");
   out.push(
     "Per record: step time median over steps 100..599 (p10–p90) and the median of all steps, ms; other processes' CPU share during training; " +
-      "log-prob and sampling items/s (C4: MAF log-prob and IAF sampling at 10,000); test NLL (images: bits/dim) and KL; notes.\n\n",
+      "log-prob and sampling items/s (C4: MAF log-prob and IAF sampling at 10,000); test NLL (images: bits/dim) and KL; notes. " +
+      "C1 PyTorch rows name the variant; ours is affine-softclamp3 throughout.\n\n",
   );
   out.push(table(["side", "setting", "config", "variant", "seed", "steps", "ms/step", "other", "log-prob/s", "sample/s", "test NLL", "KL", "notes"], recordRows(run.results)));
   return out.join("");
