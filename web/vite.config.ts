@@ -6,6 +6,7 @@ import { defineConfig, type Plugin } from "vite";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { gunzipSync } from "node:zlib";
 
 const root = fileURLToPath(new URL(".", import.meta.url));
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { exports: { ".": { browser: { default: string } } } };
@@ -46,8 +47,44 @@ function inlineIntoHtml(): Plugin {
   };
 }
 
+/** The shipped image models the Images panel offers, fetched by the page at ./models/NAME (relative: any host). */
+export const SHIPPED_MODELS = ["mnist-realnvp.nflow", "mnist-nice.nflow"];
+const modelsDir = fileURLToPath(new URL("../models/", import.meta.url));
+const DIGITS_ID = "virtual:shipped-digits";
+
+/**
+ * The Images panel's data. The shipped models are copied into the site as web/dist/models/*.nflow
+ * (and served from ../models/ by the dev server); the page fetches them by relative URL, which a
+ * page opened from file:// cannot do, so it also takes a model file. The 100 shipped test digits
+ * (15 KB gzipped) are gunzipped here and travel inside the script as base64
+ * (`import { images, labels } from "virtual:shipped-digits"`), so they load from file:// too.
+ */
+function shippedData(): Plugin {
+  const resolved = `\0${DIGITS_ID}`;
+  return {
+    name: "playground-shipped-data",
+    resolveId: (id) => (id === DIGITS_ID ? resolved : undefined),
+    load(id) {
+      if (id !== resolved) return undefined;
+      const read = (name: string): string => gunzipSync(readFileSync(join(modelsDir, name))).toString("base64");
+      return `export const images = ${JSON.stringify(read("t10k-0-99-images-idx3-ubyte.gz"))};\nexport const labels = ${JSON.stringify(read("t10k-0-99-labels-idx1-ubyte.gz"))};\n`;
+    },
+    generateBundle() {
+      for (const name of SHIPPED_MODELS) this.emitFile({ type: "asset", fileName: `models/${name}`, source: readFileSync(join(modelsDir, name)) });
+    },
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        const name = /^\/models\/([\w.-]+)$/.exec((req.url ?? "").split("?")[0]!)?.[1];
+        if (!name || !SHIPPED_MODELS.includes(name)) return next();
+        res.setHeader("content-type", "application/octet-stream");
+        res.end(readFileSync(join(modelsDir, name)));
+      });
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [inlineIntoHtml()],
+  plugins: [shippedData(), inlineIntoHtml()],
   root,
   base: "./",
   resolve: { alias: [{ find: /^normalizing-flows$/, replacement: browserEntry }] },

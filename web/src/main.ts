@@ -9,6 +9,7 @@ import { Brush, csvPoints, enabledButtons, formatRate, LossHistory, modelSetting
 import { Session } from "./session.js";
 import { dataBounds, drawDensity, drawLayer, drawLoss, drawSamples, layerStages, placeholder, show, thin, type LayerStages } from "./views.js";
 import { mountLesson } from "./lesson.js";
+import { mountImages } from "./images.js";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -370,11 +371,13 @@ ui.importInput.addEventListener("change", async () => {
 // ---- the lesson, and the test hook ----------------------------------------------------------
 
 mountLesson($("lesson"));
+const images = mountImages($("images"));
 dataChanged();
 
 /** For tests and the console: the page's state and its model's numbers (async reads). */
 (globalThis as unknown as { playground: unknown }).playground = {
   device,
+  images,
   state: () => session?.state ?? "idle",
   steps: () => session?.steps ?? 0,
   stepsPerSec: () => session?.stepsPerSec ?? 0,
