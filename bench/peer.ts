@@ -41,7 +41,8 @@
  * affine-exp-zeroinit,affine-softplus-clamp3), --threads both|off|on (ours; default both),
  * --peer-threads 1,2, --image-threads / --image-peer-threads (the same for C5/C6 only), --python PATH (default $NFLOW_PEER_PYTHON, else the first of /usr/bin/python3,
  * python3 that imports torch), --peer-blas DIR (default $NFLOW_PEER_BLAS, else what bench/get-openblas.sh unpacked: see below), --peer-dir DIR (default ../shared/bench), --mnist-dir DIR (C3),
- * --markdown FILE, --jsonl FILE (every line also there), --dry-run (print the plan).
+ * --markdown FILE, --jsonl FILE (every line also there), --budget-s N (jobs that would start after N s
+ * are skipped, and listed as such), --dry-run (print the plan).
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -82,6 +83,8 @@ export interface PeerOptions {
   markdown?: string;
   jsonl?: string;
   dryRun: boolean;
+  /** Jobs that would START after this many seconds of the run are skipped (and say so). */
+  budgetS?: number;
 }
 
 export const DEFAULT_PEER_OPTIONS: PeerOptions = {
@@ -105,7 +108,7 @@ export const DEFAULT_PEER_OPTIONS: PeerOptions = {
 const PEER_USAGE =
   "--peer flags: --config C1,C2,C3,C4,C5,C6 (default C1,C4), --datasets a,b, --seeds N, --c1-steps N, --probe-steps N, --c2-steps N, --c3-steps N, " +
   "--image-steps C5:N,C6:N, --test-n N, --peer-variants a,b, --threads both|off|on, --peer-threads 1,2, --image-threads both|off|on, --image-peer-threads 1,2, --python PATH, --peer-blas DIR, --peer-dir DIR, --mnist-dir DIR, " +
-  "--markdown FILE, --jsonl FILE, --dry-run";
+  "--markdown FILE, --jsonl FILE, --budget-s N, --dry-run";
 
 /** Parses the flags of `npm run bench -- --peer …` (without --peer). */
 export function parsePeerArgs(argv: readonly string[]): PeerOptions {
@@ -212,6 +215,9 @@ export function parsePeerArgs(argv: readonly string[]): PeerOptions {
         break;
       case "--jsonl":
         o.jsonl = resolve(take());
+        break;
+      case "--budget-s":
+        o.budgetS = int(flag, take());
         break;
       case "--dry-run":
         o.dryRun = true;
@@ -822,6 +828,8 @@ export interface PeerRun {
   started: string;
   finished: string;
   results: JobResult[];
+  /** Jobs not run (over --budget-s). */
+  skippedJobs?: Job[];
   comparisons: Comparison[];
   quality: QualityLine[];
   engine: EngineLine[];
@@ -907,7 +915,15 @@ export async function runPeer(argv: string[], io: RunIo = { out: (l) => void pro
   emit({ kind: "env", started, machine, argv });
   const results: JobResult[] = [];
   const tagged: Tagged[] = [];
+  const t0 = performance.now();
+  const skippedJobs: Job[] = [];
   for (const [i, job] of jobs.entries()) {
+    if (o.budgetS !== undefined && (performance.now() - t0) / 1000 > o.budgetS) {
+      skippedJobs.push(job);
+      emit({ kind: "job", id: job.id, side: job.side, setting: job.setting, role: job.role, command: job.command, skipped: `over the time budget (--budget-s ${o.budgetS})` });
+      io.err(`[bench --peer] job ${i + 1}/${jobs.length}: ${job.id}: skipped, over the time budget of ${o.budgetS} s\n`);
+      continue;
+    }
     io.err(`[bench --peer] job ${i + 1}/${jobs.length}: ${job.id}: ${job.command}\n`);
     const r = await runJob(job, io.err);
     results.push(r);
@@ -939,7 +955,7 @@ export async function runPeer(argv: string[], io: RunIo = { out: (l) => void pro
         `${q.met === null ? "" : q.met ? " — target met" : " — target NOT met"}\n`,
     );
   for (const e of engine) io.err(`${e.config}${e.dataset ? ` ${e.dataset}` : ""} (ours, ${e.setting}): ${e.kernels_per_step ?? "?"} kernels per step, compile ${e.compile_ms ?? "?"} ms, first trainFlow step ${e.first_step_ms ?? "?"} ms\n`);
-  const run: PeerRun = { options: o, python, argv, started, finished, results, comparisons, quality, engine, machine };
+  const run: PeerRun = { options: o, python, argv, started, finished, results, skippedJobs, comparisons, quality, engine, machine };
   if (o.jsonl) writeFileSync(o.jsonl, lines.join("\n") + "\n");
   if (o.markdown) {
     const { renderMarkdown } = await import("./report.js");

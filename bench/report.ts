@@ -240,6 +240,8 @@ export function renderMarkdown(run: PeerRun): string {
       run.results.map((r, i) => [String(i + 1), r.job.id, `\`${r.job.command}\``, f(r.wall_s), r.other_load === null ? "?" : `${(100 * r.other_load).toFixed(0)}%`, r.error ? `error: ${r.error}` : `${r.records.length} record(s)`]),
     ),
   );
+  if (run.skippedJobs?.length)
+    out.push(`\nNot run (over the time budget, --budget-s ${String(run.options.budgetS)}): ${run.skippedJobs.map((j) => j.id).join("; ")}.\n`);
   out.push("\n## Every run's figures\n\n");
   out.push(
     "Per record: step time median over steps 100..599 (p10–p90) and the median of all steps, ms; other processes' CPU share during training; " +
