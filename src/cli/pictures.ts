@@ -205,14 +205,24 @@ export function lossPicture(input: PictureInput & { title?: string }): NodeCanva
   const h = t.history;
   const val = h.step.map((s, i) => [s, h.valLoss[i]] as const).filter((p): p is readonly [number, number] => p[1] !== null && p[1] !== undefined);
   const entropy = input.toy?.entropy;
+  const vi = t.variational;
+  // variational inference minimises −ELBO = KL(q ‖ p) − log Z ≥ −log Z: the true −log Z is its floor
+  const reference =
+    vi && vi.trueLogZ !== null
+      ? { value: -vi.trueLogZ, label: `−log Z of ${vi.target} (the best possible −ELBO)` }
+      : entropy !== undefined
+        ? { value: entropy, label: `entropy of ${input.toy!.name} (the best possible NLL)` }
+        : undefined;
   return lossFigure(input.factory, {
-    title: input.title ?? "Training: negative log-likelihood per point",
+    title: input.title ?? (vi ? `Variational inference: −ELBO per step (q fitted to ${vi.target})` : "Training: negative log-likelihood per point"),
     train: { steps: h.step, values: h.trainLoss.map((v) => v ?? NaN) },
     ...(val.length ? { validation: { steps: val.map((p) => p[0]), values: val.map((p) => p[1]) } } : {}),
-    ...(entropy !== undefined ? { reference: { value: entropy, label: `entropy of ${input.toy!.name} (the best possible NLL)` } } : {}),
-    ylabel: "NLL (nats per point)",
+    ...(reference ? { reference } : {}),
+    ylabel: vi ? "−ELBO (nats)" : "NLL (nats per point)",
     smoothing: Math.min(0.5, Math.max(0.02, 8 / h.step.length)),
-    note: `${t.steps} steps, batch ${t.batchSize}, ${t.nTrain} training rows; best ${t.monitor} loss at step ${t.bestStep}`,
+    note: vi
+      ? `${t.steps} steps, ${vi.samplesPerStep} samples of q per step; best −ELBO at step ${t.bestStep}`
+      : `${t.steps} steps, batch ${t.batchSize}, ${t.nTrain} training rows; best ${t.monitor} loss at step ${t.bestStep}`,
   });
 }
 

@@ -18,6 +18,7 @@ import { targetDensity, targetLogDensity } from "../../src/cli/variational-targe
 import type { ReferenceDensity } from "../../src/cli/pictures.js";
 import type { VariationalRecord } from "../../src/io/model-format.js";
 import { decodePng } from "../../src/plot/node-canvas.js";
+import { run as plot } from "../../src/cli/commands/plot.js";
 import { luminance, pngSize, type Pixels } from "../plot/png.js";
 import { gridPoints } from "../support/grid.js";
 
@@ -130,6 +131,10 @@ test("nflow plot density on a model from nflow vi draws the target beside q, on 
   assert.ok(q.variance > 20, `q panel not blank (luminance variance ${q.variance})`);
   const diff = target.values.reduce((s, t, k) => s + Math.abs(t - q.values[k]!), 0) / target.values.length;
   assert.ok(diff > 3, `target and a 60-step q differ (mean |Δ luminance| ${diff})`);
+  // the loss curve of a variational fit is −ELBO (with −log Z as its floor), drawn in-process
+  const loss = join(dir, "loss.png");
+  assert.equal(await plot(["loss", "--model", mixture, "--out", loss]), 0);
+  assert.ok(pngSize(new Uint8Array(readFileSync(loss))).width > 0);
 });
 
 test("the target panel's density integrates to one with the true log Z, and to Z/Ẑ with the stored estimate", () => {
