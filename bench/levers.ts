@@ -7,7 +7,9 @@
  *                                     [--ab speed|none] [--profile]
  *
  * --ab speed   alternates the speed patch of jax-js (scripts/patch-jax-js.mjs, `globalThis.__nflowJaxSpeed.on`)
- *              on and off, round by round; --ab none times the current state only.
+ *              on and off, round by round; --ab concat compares the two-level np.concatenate (traced
+ *              with the patch on) with jax-js's chain (traced with it off), both timed with the rest
+ *              of the patch on; --ab none times the current state only.
  * --profile    one traced C1 step / log-prob call: kernels, time per kernel (jax-js's profiler), the
  *              top kernels by time, and the split between wasm and JavaScript.
  * Workloads (docs/reference/CONFIGS.md): c1step = C1's jitted train step (loss, gradients, Adam in one
@@ -237,6 +239,42 @@ async function main(): Promise<void> {
           ["speed-off", () => (speed.on = false)],
         ]
       : [["current", () => undefined]];
+  if (AB === "concat" && speed) {
+    // the two-level concatenate acts when a function is TRACED: trace one copy with the patch off
+    // (jax-js's chain of concatenations), one with it on, then time both with the patch on
+    for (const name of WORK) {
+      speed.on = false;
+      const chain = makeWork(name);
+      const kChain = await countKernels(chain);
+      speed.on = true;
+      const tree = makeWork(name);
+      const kTree = await countKernels(tree);
+      const times: Record<string, number[]> = { tree: [], chain: [] };
+      const cpu: Record<string, number[]> = { tree: [], chain: [] };
+      await chain.run(1);
+      await tree.run(1);
+      for (let r = 0; r < ROUNDS; r++)
+        for (const [v, w] of [["tree", tree], ["chain", chain]] as const) {
+          const c0 = process.cpuUsage();
+          const t0 = performance.now();
+          await w.run(w.perSample);
+          times[v]!.push((performance.now() - t0) / w.perSample);
+          const c = process.cpuUsage(c0);
+          cpu[v]!.push((c.user + c.system) / 1000 / w.perSample);
+        }
+      console.log(
+        JSON.stringify({
+          work: name,
+          ab: "concatenate: two-level vs jax-js's chain (both traced, then timed with the rest of the patch on)",
+          kernels: { tree: kTree, chain: kChain },
+          tree: { ms: r3(median(times.tree!)), cpu_ms_min: r3(Math.min(...cpu.tree!)) },
+          chain: { ms: r3(median(times.chain!)), cpu_ms_min: r3(Math.min(...cpu.chain!)) },
+          ratio_median_of_rounds: r3(median(times.tree!.map((x, i) => x / times.chain![i]!))),
+        }),
+      );
+    }
+    return;
+  }
   for (const name of WORK) {
     const w = makeWork(name);
     const kernels = await countKernels(w); // the first call compiles and prints the program

@@ -507,9 +507,18 @@ const SPEED_BACKEND_EDITS = [
 /**
  * The same for the main chunk: a PendingExecute whose kernel was prepared before skips the async
  * round; a jitted call finds its compiled program on its Jaxpr object instead of hashing the whole
- * Jaxpr (every equation, in BigInt arithmetic) on every call.
+ * Jaxpr (every equation, in BigInt arithmetic) on every call; `np.concatenate` of n > 8 arrays joins
+ * groups of ⌈√n⌉ first, then the groups, instead of a chain that re-reads the growing result every
+ * 7 inputs (each kernel of a concatenation evaluates one padded, bounds-checked load per input per
+ * element: the chain costs ~(n/7)·P such loads for P elements, two levels ~2√n·P). A concatenation
+ * copies values: same bits.
  */
 const SPEED_INDEX_EDITS = [
+  [
+    "two-level concatenate",
+    "\tlet result = xs[0];\n\tfor (let i = 1; i < xs.length; i += 7) {\n\t\tconst group = xs.slice(i, i + 7);\n\t\tresult = concatenate$1([result, ...group], axis);\n\t}\n\treturn result;\n",
+    "\tif (xs.length > 8 && globalThis.__nflowJaxSpeed?.on) {\n\t\tconst nflowG = Math.min(8, Math.ceil(Math.sqrt(xs.length)));\n\t\tconst nflowParts = [];\n\t\tfor (let i = 0; i < xs.length; i += nflowG) nflowParts.push(i + 1 === xs.length ? xs[i] : concatenate$1(xs.slice(i, i + nflowG), axis));\n\t\treturn concatenate(nflowParts, axis);\n\t}\n\tlet result = xs[0];\n\tfor (let i = 1; i < xs.length; i += 7) {\n\t\tconst group = xs.slice(i, i + 7);\n\t\tresult = concatenate$1([result, ...group], axis);\n\t}\n\treturn result;\n",
+  ],
   [
     "compiled program kept on its Jaxpr",
     "function jitCompile(backend, jaxpr) {\n",

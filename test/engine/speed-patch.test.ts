@@ -1,9 +1,10 @@
 /**
  * The speed patch of jax-js (scripts/patch-jax-js.mjs, docs/performance.md): it is installed in
  * every chunk, its paths are taken (a jitted call's second run reuses each kernel's Executable and
- * wasm instance instead of hashing the kernel and instantiating its module again), it changes no
- * bit of any result, and the patch script reports a target text it cannot find instead of
- * patching blindly.
+ * wasm instance instead of hashing the kernel and instantiating its module again; a long
+ * concatenation is traced in two levels), it changes no bit of any result (2-row matmul tiles,
+ * concatenation), and the patch script reports a target text it cannot find instead of patching
+ * blindly.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -11,7 +12,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { jit, np, valueAndGrad, type Array } from "../../src/engine/jax.js";
+import { jax, jit, np, valueAndGrad, type Array } from "../../src/engine/jax.js";
 import { keyFromSeed } from "../../src/engine/random.js";
 import { refTree } from "../../src/engine/tree.js";
 import { build } from "../../src/flows/build.js";
@@ -99,6 +100,29 @@ test("the patch's matmul tiling (2-row register tiles) gives the same bits as ja
   } finally {
     s.on = true;
     f.dispose();
+  }
+});
+
+test("np.concatenate of n > 8 arrays joins groups of ⌈√n⌉, then the groups: 5 concatenations for 20 arrays (jax-js's chain: 3), same values", () => {
+  const s = speed();
+  const xs = (): Array[] => Array.from({ length: 20 }, (_, i) => np.array(Float32Array.from({ length: 130 + i }, (_, j) => Math.sin(i + 0.01 * j)), { dtype: np.float32 }));
+  const count = (): number => (String(jax.makeJaxpr((...a: Array[]) => np.concatenate(a))(...xs()).jaxpr).match(/concatenate/g) ?? []).length;
+  const values = (): Buffer => {
+    const f = jit((...a: Array[]) => np.concatenate(a).mul(2));
+    const out = Buffer.from((f(...xs()).dataSync() as Float32Array).buffer);
+    f.dispose();
+    return out;
+  };
+  try {
+    const tree = values();
+    assert.equal(count(), 5);
+    s.on = false;
+    const chain = values();
+    assert.equal(count(), 3);
+    s.on = true;
+    assert.deepEqual(tree, chain);
+  } finally {
+    s.on = true;
   }
 });
 
