@@ -2,7 +2,8 @@
 // opened from file:// says why it cannot fetch the shipped model; served over http it fetches
 // the shipped RealNVP (./models/mnist-realnvp.nflow), a digit is drawn and a region hidden with
 // the mouse, then a shipped test digit under a mask is inpainted by the library's MAP ascent (a
-// few steps): observed pixels unchanged, hidden ones in [0, 1], log p higher than at the start.
+// few steps): observed pixels unchanged, hidden ones in [0, 1], log p higher than at the start;
+// a long ascent leaves the page responsive and Stop ends it.
 // Screenshot: test-output/playground-images.png.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -91,6 +92,20 @@ test("playground Images in Chromium: the shipped RealNVP inpaints a test digit u
     assert.match((await page.textContent("#inpaint-status"))!, /^log p: .* → .* after 8 steps/);
     assert.equal(await page.locator("#inpaint-result canvas").count(), 1, "original / masked / restored drawn");
     await page.locator("#images").screenshot({ path: join(outDir, "playground-images.png") });
+
+    // a long ascent leaves the page responsive (progress is drawn while it runs) and Stop ends it
+    await page.fill("#inpaint-steps", "5000");
+    await page.click("#inpaint");
+    const progress = (): Promise<number> => page.evaluate(() => document.querySelector<HTMLProgressElement>("#inpaint-progress")!.value);
+    await page.waitForFunction(() => document.querySelector<HTMLProgressElement>("#inpaint-progress")!.value > 0, undefined, { timeout: 120_000 });
+    const p1 = await progress();
+    await page.waitForTimeout(1000);
+    const p2 = await progress();
+    assert.ok(p2 > p1, `the progress bar moves while the ascent runs: ${p1} → ${p2}`);
+    await page.click("#inpaint-stop");
+    await page.waitForFunction(() => playground.images.state() === "ready", undefined, { timeout: 30_000 });
+    assert.match((await page.textContent("#inpaint-status"))!, /^stopped/);
+    assert.ok((await progress()) < 0.5, "stopped early");
     assert.deepEqual(errors, [], "no console error");
     console.log(`# inpainting (RealNVP, wasm, ${STEPS} steps): ${(o.ms / 1000).toFixed(1)} s in all, ${o.msPerStep.toFixed(0)} ms per step after the first; log p ${o.logProbStart.toFixed(1)} → ${o.logProbEnd.toFixed(1)} (the digit: ${o.logProbOriginal.toFixed(1)})`);
   } finally {
