@@ -22,6 +22,7 @@ import { builtinTarget, TARGET_NAMES } from "../../targets/builtin.js";
 import { loadTargetModule } from "../../targets/module.js";
 import type { Target } from "../../targets/target.js";
 import type { TrainingRecord } from "../../io/model-format.js";
+import { recordedTarget } from "../variational-target.js";
 import { DIVERGENCE_ADVICE, interruptOnSignals, parseScheduleFlag, saveBeside, trainSpec } from "./train.js";
 
 /** Optimisation steps by default. */
@@ -236,10 +237,9 @@ export async function evaluateVariationalModel(
   out: Output,
 ): Promise<{ result: Record<string, unknown>; lines: string[] }> {
   const rec = model.training!.variational!;
-  let target: Target | undefined;
-  if (rec.targetKind === "builtin") target = builtinTarget(rec.target);
-  else if (existsSync(rec.target)) target = await loadTargetModule(rec.target, { dim: model.dim });
-  else out.warn(`${rec.target}: the target module is not there any more; reporting the estimates recorded at the end of training`);
+  const found = await recordedTarget(model);
+  const target: Target | undefined = "target" in found ? found.target : undefined;
+  if ("missing" in found) out.warn(`${found.missing}; reporting the estimates recorded at the end of training`);
   let t = model.training!;
   if (target) {
     const e = estimateVariational(model.flow, model.params, target, { samples: o.n, seed: o.seed });
