@@ -3,7 +3,8 @@
 // the shipped RealNVP (./models/mnist-realnvp.nflow), a digit is drawn and a region hidden with
 // the mouse, then a shipped test digit under a mask is inpainted by the library's MAP ascent (a
 // few steps): observed pixels unchanged, hidden ones in [0, 1], log p higher than at the start;
-// a long ascent leaves the page responsive and Stop ends it.
+// a long ascent leaves the page responsive and Stop ends it; the shipped NICE inpaints on WebGPU
+// (SwiftShader) with wasm's log p to float32 tolerance.
 // Screenshot: test-output/playground-images.png.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -11,7 +12,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { inpaintingMask } from "../../src/tasks/inpainting-masks.js";
-import { launch, open, outDir, root, serve, buildSite, skipWithoutChromium as skip, type Browser, type Page } from "./browser.js";
+import { buildSite, launch, open, outDir, root, serve, skipWithoutChromium as skip, WEBGPU_FLAGS, type Browser, type Page } from "./browser.js";
 
 const siteDir = join(outDir, "web-dist-images");
 const STEPS = 8;
@@ -29,19 +30,20 @@ async function stroke(page: Page, a: [number, number], b: [number, number]): Pro
   await page.mouse.up();
 }
 
-test("playground Images in Chromium: the shipped RealNVP inpaints a test digit under a mask (observed pixels kept, log p up)", { skip, timeout: 300_000 }, async () => {
+test("playground Images in Chromium: the shipped RealNVP inpaints a test digit under a mask (observed pixels kept, log p up); NICE on WebGPU agrees with wasm", { skip, timeout: 300_000 }, async () => {
   buildSite(siteDir);
   for (const f of ["mnist-realnvp.nflow", "mnist-nice.nflow"])
     assert.deepEqual(readFileSync(join(siteDir, "models", f)), readFileSync(join(root, "models", f)), `the site ships models/${f}`);
   const { server, url } = await serve(siteDir);
   let launched: { browser: Browser; profile: string } | undefined;
+  let gpu: { browser: Browser; profile: string } | undefined;
   try {
     launched = await launch([]);
     // from disk: no fetch, and the page says so and what to do
     const disk = await open(launched.browser, `file://${join(siteDir, "index.html")}?device=wasm`);
     await disk.page.click("#image-load");
     await disk.page.waitForFunction(() => document.querySelector("#image-model-note")?.getAttribute("data-kind") === "error");
-    assert.match((await disk.page.textContent("#image-model-note"))!, /could not fetch models\/mnist-realnvp\.nflow.*file:\/\/ cannot fetch files.*Model file/);
+    assert.match((await disk.page.textContent("#image-model-note"))!, /could not fetch models\/mnist-nice\.nflow.*file:\/\/ cannot fetch files.*Model file/);
     await disk.page.close();
 
     const { page, errors } = await open(launched.browser, `${url}?device=wasm`);
@@ -106,12 +108,38 @@ test("playground Images in Chromium: the shipped RealNVP inpaints a test digit u
     await page.waitForFunction(() => playground.images.state() === "ready", undefined, { timeout: 30_000 });
     assert.match((await page.textContent("#inpaint-status"))!, /^stopped/);
     assert.ok((await progress()) < 0.5, "stopped early");
-    assert.deepEqual(errors, [], "no console error");
     console.log(`# inpainting (RealNVP, wasm, ${STEPS} steps): ${(o.ms / 1000).toFixed(1)} s in all, ${o.msPerStep.toFixed(0)} ms per step after the first; log p ${o.logProbStart.toFixed(1)} → ${o.logProbEnd.toFixed(1)} (the digit: ${o.logProbOriginal.toFixed(1)})`);
+
+    // the shipped NICE, three steps, on wasm and then on WebGPU (SwiftShader): inpaint reads only asynchronously
+    const nice = async (p: Page): Promise<Outcome> => {
+      await p.selectOption("#image-model", "nice");
+      await p.selectOption("#digit-pick", "0");
+      await p.selectOption("#mask-pattern", "top");
+      await p.fill("#inpaint-steps", "3");
+      const before = await p.evaluate(() => playground.images.outcome()?.ms);
+      await p.click("#inpaint");
+      await p.waitForFunction((b) => playground.images.state() === "ready" && playground.images.outcome()?.ms !== b, before, { timeout: 180_000 });
+      return (await p.evaluate(() => playground.images.outcome()))!;
+    };
+    const onWasm = await nice(page);
+    assert.ok(onWasm.logProbEnd > onWasm.logProbStart, `NICE: log p rose: ${onWasm.logProbStart} → ${onWasm.logProbEnd}`);
+    assert.deepEqual(errors, [], "no console error");
+    await page.close();
+    gpu = await launch(WEBGPU_FLAGS);
+    const g = await open(gpu.browser, `${url}?device=webgpu`);
+    assert.equal(await g.page.evaluate(() => (globalThis as unknown as { playground: { device: string } }).playground.device), "webgpu");
+    const onGpu = await nice(g.page);
+    const close = (a: number, b: number, what: string): void => assert.ok(Math.abs(a - b) <= 2e-4 * Math.max(1, Math.abs(b)), `${what}: webgpu ${a} vs wasm ${b}`);
+    close(onGpu.logProbStart, onWasm.logProbStart, "log p at the start");
+    close(onGpu.logProbEnd, onWasm.logProbEnd, "log p after 3 steps");
+    for (let i = 0; i < 784; i++) if (!onGpu.hidden[i]) assert.equal(onGpu.restored[i], onGpu.original[i], `webgpu: observed pixel ${i} unchanged`);
+    assert.deepEqual(g.errors, [], "no console error on WebGPU");
+    console.log(`# NICE, 3 steps: log p ${onWasm.logProbStart.toFixed(2)} → ${onWasm.logProbEnd.toFixed(2)} on wasm (${onWasm.msPerStep.toFixed(0)} ms per step), → ${onGpu.logProbEnd.toFixed(2)} on WebGPU/SwiftShader`);
   } finally {
-    if (launched) {
-      await launched.browser.close();
-      rmSync(launched.profile, { recursive: true, force: true });
+    for (const l of [launched, gpu]) {
+      if (!l) continue;
+      await l.browser.close();
+      rmSync(l.profile, { recursive: true, force: true });
     }
     server.close();
   }
