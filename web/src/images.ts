@@ -14,8 +14,8 @@ import { placeholder, show } from "./views.js";
 
 /** The built-in models: files next to the page (web/vite.config.ts copies them into the site). */
 const BUILT_IN: Record<string, { file: string; title: string }> = {
-  nice: { file: "mnist-nice.nflow", title: "NICE (2.4 MB): fast steps" },
-  realnvp: { file: "mnist-realnvp.nflow", title: "RealNVP, multi-scale (0.4 MB): slow steps" },
+  nice: { file: "mnist-nice.nflow", title: "NICE, fast (2.4 MB)" },
+  realnvp: { file: "mnist-realnvp.nflow", title: "RealNVP, slow (0.4 MB)" },
 };
 
 /** What the test hook reads after an inpainting. */
@@ -175,9 +175,9 @@ export function mountImages(root: HTMLElement): ImagesHook {
 
   // ---- the digit and its hidden region -------------------------------------------------------
 
-  ui.digitPick.add(new Option("— draw your own —", "draw"));
+  ui.digitPick.add(new Option("drawn (pen)", "draw"));
   for (let i = 0; i < digits.n; i++) ui.digitPick.add(new Option(`test digit ${i} (a ${digits.labels[i]})`, String(i)));
-  ui.pattern.add(new Option("— painted with the brush —", "painted"));
+  ui.pattern.add(new Option("painted (brush)", "painted"));
   for (const m of INPAINTING_MASKS) ui.pattern.add(new Option(MASK_TITLES[m], m));
 
   const EDITOR = 336; // 12 screen pixels per image pixel
