@@ -132,3 +132,27 @@ test("BUG jax-js: float64 jit(grad) is wrong when the loss ENDS in a bare reduct
     gotN.forEach((v, i) => assert.ok(Math.abs(v + want[i]!) < 1e-12, `${device}: negated-mean loss gradient`));
   }
 });
+
+test("BUG jax-js: matmul of [C, C] by a batch [N, C, P] returns [C, N, P], not numpy's [N, C, P] (workaround: broadcast the matrix to [N, C, C], bijectors/conv1x1.ts)", () => {
+  defaultDevice("wasm");
+  const [N, C, P] = [2, 3, 4];
+  const m = [1, 2, 3, 4, 5, 6, 7, 8, 10];
+  const xs = Float32Array.from({ length: N * C * P }, (_, i) => i + 1);
+  // numpy: y[n, i, p] = Σ_k M[i, k] x[n, k, p]
+  const expected: number[] = [];
+  for (let n = 0; n < N; n++)
+    for (let i = 0; i < C; i++)
+      for (let p = 0; p < P; p++) {
+        let s = 0;
+        for (let k = 0; k < C; k++) s += m[i * C + k]! * xs[n * C * P + k * P + p]!;
+        expected.push(s);
+      }
+  const M = np.array(new Float32Array(m), { shape: [C, C] });
+  const x = np.array(xs, { shape: [N, C, P] });
+  const plain = np.matmul(M.ref, x.ref);
+  assert.deepEqual(plain.shape, [C, N, P], "still the transposed batch layout");
+  plain.dispose();
+  const broadcast = np.matmul(np.broadcastTo(M, [N, C, C]), x);
+  assert.deepEqual(broadcast.shape, [N, C, P]);
+  assert.deepEqual(Array.from(broadcast.dataSync()), expected, "the workaround gives numpy's answer");
+});
