@@ -73,7 +73,7 @@ export async function run(argv: string[]): Promise<number> {
         `${args.values.model}: normalizing-flows model written by version ${info.libraryVersion}${info.createdAt ? ` on ${info.createdAt}` : ""}`,
         "architecture:",
         ...info.description.split("\n").map((l) => `  ${l}`),
-        `parameters: ${info.parameterCount.toLocaleString("en-US")} trainable${info.stateCount ? ` (+ ${info.stateCount} batch-norm statistics)` : ""}, ${info.dtype}`,
+        `parameters: ${info.parameterCount.toLocaleString("en-US")} trainable${info.stateCount ? ` (+ ${info.stateCount} state values: batch-norm running statistics, ActNorm initialisation flags)` : ""}, ${info.dtype}`,
         `config estimate (the limit check before any allocation): ≤ ${estimate.parameters.toLocaleString("en-US")} parameters, ≈ ${formatBytes(estimate.trainingBytes)} to train (parameters, gradient, Adam's moments; activations extra)`,
         `preprocessing: ${info.preprocessing ? `standardised per column (mean ${list(info.preprocessing.mean)}, std ${list(info.preprocessing.std)})` : "none"}`,
       ];
