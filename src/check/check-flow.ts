@@ -95,7 +95,7 @@ export function checkFlow(subject: Flow | FlowModel, options: FlowCheckOptions =
     const checks: CheckEntry[] = r.checks.map((c) =>
       c.id.startsWith("log-det-jacobian") && proxy ? { ...c, note: `on the small-image proxy below (${D} JVPs through conv conditioners take minutes)` } : c,
     );
-    if (flow.bijector instanceof Chain && mode !== "none") checks.push(...layerChecks(flow.bijector, p.bijector as ChainParams, z[0]!, context?.[0], resolved, "layers"));
+    if (flow.bijector instanceof Chain && mode !== "none") checks.push(...layerChecks(flow.bijector, p.bijector as ChainParams, z[0]!, r.x[0]!, context?.[0], resolved, "layers"));
     checks.push(logProbPaths(flow, p, seed, n, ctx, resolved));
     if (D === 2 && options.integral === false) checks.push(skipped("integral", "|∫ p(x) dx − 1| on a grid", "not asked for (integral: false)"));
     else if (D === 2) checks.push(integral(flow, p, seed, context?.[0], resolved, options.gridPoints ?? 400));
@@ -148,22 +148,32 @@ function hasConv(b: Bijector): boolean {
   return (node.layers ?? []).some(hasConv) || (node.inner ? hasConv(node.inner) : false) || (node.bijector ? hasConv(node.bijector) : false);
 }
 
-/** Triangularity of every autoregressive layer of a chain, each at its own input (the chain walked forward from z). */
-function layerChecks(chain: Chain, p: ChainParams, z: readonly number[], context: readonly number[] | undefined, o: ResolvedBijectorCheck, path: string): CheckEntry[] {
-  const out: CheckEntry[] = [];
-  let v = [...z];
-  chain.layers.forEach((layer, i) => {
+/**
+ * Triangularity of every autoregressive layer of a chain, each at its own input and output. The
+ * chain is walked in its parallel direction: backward from x through the inverses when density is
+ * parallel (MAF: D = 784 sampling passes per layer avoided), else forward from z.
+ */
+function layerChecks(chain: Chain, p: ChainParams, z: readonly number[], x: readonly number[], context: readonly number[] | undefined, o: ResolvedBijectorCheck, path: string): CheckEntry[] {
+  const groups: CheckEntry[][] = [];
+  const backward = chain.inversePass === "parallel";
+  const order = chain.layers.map((_, i) => (backward ? chain.layers.length - 1 - i : i));
+  let v = backward ? [...x] : [...z];
+  for (const i of order) {
+    const layer = chain.layers[i]!;
     const pl = p.layers[i]!;
     const ctx = () => (context && layer.contextDim ? fromValues(context, [1, layer.contextDim], o.dtype) : undefined);
-    const f = layer.forward(refTree(pl), fromValues(v, [1, layer.dim], o.dtype), ctx());
-    f.logDet.dispose();
-    const next = globalThis.Array.from(f.y.dataSync() as ArrayLike<number>);
+    const r = layer[backward ? "inverse" : "forward"](refTree(pl), fromValues(v, [1, layer.dim], o.dtype), ctx());
+    r.logDet.dispose();
+    const next = globalThis.Array.from(r.y.dataSync() as ArrayLike<number>);
+    // the layer maps zIn → xOut forward
+    const [zIn, xOut] = backward ? [next, v] : [v, next];
     const where = `${path}.${i} ${layer.kind}`;
-    if (layer instanceof Chain) out.push(...layerChecks(layer, pl as ChainParams, v, context, o, `${path}.${i}.layers`));
-    else if (layer instanceof Autoregressive) out.push(...triangularChecks(layer, pl, v, next, layer.contextDim ? context : undefined, { ...o, triangular: layer.made.order }, where));
+    if (layer instanceof Chain) groups.push(layerChecks(layer, pl as ChainParams, zIn, xOut, context, o, `${path}.${i}.layers`));
+    else if (layer instanceof Autoregressive) groups.push(triangularChecks(layer, pl, zIn, xOut, layer.contextDim ? context : undefined, { ...o, triangular: layer.made.order }, where));
     v = next;
-  });
-  return out;
+  }
+  // reported in layer order either way
+  return (backward ? groups.reverse() : groups).flat();
 }
 
 /** log p by the sampling road and by the density road, at the sampled x. */
@@ -300,7 +310,8 @@ function proxyChecks(flow: Flow, model: FlowModel | undefined, p: FlowParams, se
     q = randomFlowParams(small, o.dtype, seed, options.perturbScale ?? 0.3);
   }
   const d = small.dim;
-  const smallO = resolveOptions(small.bijector, options, o.dtype, seed);
+  // one Jacobian point (both directions) unless asked: 4·D JVPs through the conv nets already
+  const smallO = resolveOptions(small.bijector, { ...options, jacobianPoints: options.jacobianPoints ?? 1 }, o.dtype, seed);
   const n = Math.max(2, Math.min(options.points ?? 4, 4));
   const z = toRows(small.base.sample(refTree(q.base), keyFromSeed(seed + 13), n, undefined, { dtype: o.dtype }).dataSync() as ArrayLike<number>, n, d);
   const rng = hostRng(seed + 17);
