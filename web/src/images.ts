@@ -2,12 +2,13 @@
  * The Images panel: load a shipped MNIST model (fetched from the site at ./models/NAME, or a
  * model file chosen on the page), draw a digit on a 28×28 grid or pick a shipped test digit,
  * paint the hidden region (or pick one of the library's ten masks), and inpaint it with the
- * library's `inpaint` (MAP gradient ascent on the hidden pixels, the function behind
- * `nflow inpaint`). `inpaint` reads asynchronously and yields to the event loop every ~50 ms, so
+ * library's inpainting (MAP gradient ascent on the hidden pixels, `inpaint`, the function behind
+ * `nflow inpaint`, through an `Inpainter` that keeps the compiled ascent for the next Inpaint under
+ * the same model). It reads asynchronously and yields to the event loop every ~50 ms, so
  * the page keeps drawing its progress; Stop aborts it. The result is drawn by `plot.imageGridFigure`,
  * the CLI's picture of inpainting.
  */
-import { FlowModel, inpaint, INPAINTING_MASKS, MASK_TITLES, plot, type InpaintingMask } from "normalizing-flows";
+import { FlowModel, Inpainter, INPAINTING_MASKS, MASK_TITLES, plot, type InpaintingMask } from "normalizing-flows";
 import { images as digitsB64, labels as labelsB64 } from "virtual:shipped-digits";
 import { DigitImage, editorRGBA, formatLogProb, fromBase64, PIXELS, SIDE, testDigits, toGrid } from "./digits.js";
 import { placeholder, show } from "./views.js";
@@ -72,6 +73,7 @@ export function mountImages(root: HTMLElement): ImagesHook {
 
   let state = "idle";
   let model: FlowModel | undefined;
+  let inpainter: Inpainter | undefined;
   let modelName = "";
   let outcome: InpaintOutcome | undefined;
   let abort: AbortController | undefined;
@@ -98,7 +100,9 @@ export function mountImages(root: HTMLElement): ImagesHook {
   /** Takes a model if it is one inpainting can use (784 pixels, unconditional, dequantised). */
   function adopt(next: FlowModel, name: string): void {
     const why =
-      next.dim !== PIXELS
+      state === "running"
+        ? "an inpainting is running under the current model: stop it first"
+        : next.dim !== PIXELS
         ? `it models ${next.dim} values, not 28×28 = ${PIXELS} pixels`
         : next.contextDim > 0
           ? `it is conditional (a context of ${next.contextDim}); inpainting needs an unconditional model`
@@ -109,8 +113,10 @@ export function mountImages(root: HTMLElement): ImagesHook {
       next.dispose();
       throw new Error(`${name}: ${why}`);
     }
+    inpainter?.dispose();
     model?.dispose();
     model = next;
+    inpainter = new Inpainter(next);
     modelName = name;
     say(ui.modelNote, `${name}: ${next.config.flow}, ${next.config.layers} layers${next.training ? `, trained ${next.training.steps} steps` : ""}. Ready to inpaint.`);
   }
@@ -280,7 +286,7 @@ export function mountImages(root: HTMLElement): ImagesHook {
     const t0 = performance.now();
     let tFirst = 0;
     try {
-      const r = await inpaint(m, original, hidden, {
+      const r = await inpainter!.run(original, hidden, {
         steps,
         lr,
         signal: abort.signal,
