@@ -122,7 +122,8 @@ export function targetLines(run: PeerRun): string[] {
   const ratios = (config: string, metric: string): { text: string; ok: boolean | null } => {
     const cs = run.comparisons.filter((c) => c.config === config && c.metric === metric);
     const measured = cs.filter((c) => c.ratio !== null);
-    if (!measured.length) return { text: "not measured in this run", ok: null };
+    if (!measured.length)
+      return { text: (run.options.configs as readonly string[]).includes(config) ? "not measured in this run (skipped or failed: § Jobs)" : `not in this run (${config} not in --config)`, ok: null };
     return {
       text: measured.map((c) => `${c.dataset ?? c.config} ${f(c.ratio, 2)}`).join(", "),
       ok: measured.every((c) => c.met !== false),
@@ -141,7 +142,7 @@ export function targetLines(run: PeerRun): string[] {
   }
   for (const config of ["C5", "C6"]) {
     const t = ratios(config, "train_ms_per_step");
-    lines.push(`${config} measured and reported: ${t.ok === null ? "not measured in this run" : `train-step ratio ${t.text} (short run)`}`);
+    lines.push(`${config} measured and reported: ${t.ok === null && !run.comparisons.some((c) => c.config === config && c.ratio !== null) ? t.text : `train-step ratio ${t.text} (short run)`}`);
   }
   for (const q of run.quality.filter((x) => x.metric === "kl"))
     lines.push(
@@ -219,7 +220,7 @@ export function renderMarkdown(run: PeerRun): string {
       "Kernel launches of one compiled training step (loss, gradient and Adam in one jit, bench/kernels.ts) and the one-off cost of tracing and compiling it; " +
         "the probe runs first in its process, so compile_ms is the real first-call cost; trainFlow's first step comes after it and reuses the kernels it compiled (what remains is tracing and setup).\n\n",
     );
-    out.push(table(["config", "kernels per step", "compile, ms", "steady step, ms (5 calls)", "first trainFlow step, ms (after the probe)"], engineRows(run.engine)));
+    out.push(table(["config", "kernels per step", "compile, ms", "steady step, ms (median of the probe's later calls)", "first trainFlow step, ms (after the probe)"], engineRows(run.engine)));
   }
   if (matmul.length) {
     out.push("\n## Ceilings\n\n");
