@@ -10,12 +10,15 @@
  *              on and off, round by round; --ab concat compares the two-level np.concatenate (traced
  *              with the patch on) with jax-js's chain (traced with it off), both timed with the rest
  *              of the patch on; --ab none times the current state only.
+ * --ab sub:<part>  the speed patch on, one switchable part of it (`__nflowJaxSpeed[part]`, e.g. kSums) on vs off.
  * --profile    one traced C1 step / log-prob call: kernels, time per kernel (jax-js's profiler), the
  *              top kernels by time, and the split between wasm and JavaScript.
  * Workloads (docs/reference/CONFIGS.md): c1step = C1's jitted train step (loss, gradients, Adam in one
  * jit, batch 256, fixed batch); c1lp / c1sample = log-prob / sample at 10,000; c2step = C2's MAF(5)
  * (D = 8, MADE 3×512) step at batch 512; c2lp = its log-prob at 10,000; matmul = a 512³ float32
- * matmul in one jitted call (GFLOP/s).
+ * matmul in one jitted call (GFLOP/s); mm<m>x<k>x<n> / mmT… / mmL… = one [m,k]·[k,n] product (T: the
+ * right operand stored [n,k] and read transposed, a dense layer's input gradient g·Wᵀ; L: the left one
+ * stored [k,m], a weight gradient xᵀ·g).
  * Prints one JSON line per workload: wall-time medians per variant (ms, items/s, GFLOP/s), the least
  * process CPU time per unit over the rounds (cpu_ms_min; robust to waiting for a core), and the median
  * over rounds of the ratio first/second variant.
@@ -43,6 +46,9 @@ const WORK = flag("work", "c1step,c1lp,c1sample,c2step,matmul").split(",");
 const ROUNDS = Number(flag("rounds", "7"));
 const AB = flag("ab", "speed");
 const PROFILE = args.includes("--profile");
+// LEVERS_OFF=kSums,...: those parts of the speed patch off (for --ab none / --profile)
+for (const part of (process.env.LEVERS_OFF ?? "").split(",").filter(Boolean))
+  if ((globalThis as { __nflowJaxSpeed?: object }).__nflowJaxSpeed) ((globalThis as unknown as { __nflowJaxSpeed: Record<string, boolean> }).__nflowJaxSpeed)[part] = false;
 
 type SpeedState = { on: boolean; stats: Record<string, number> };
 const speed = (globalThis as { __nflowJaxSpeed?: SpeedState }).__nflowJaxSpeed;
@@ -141,7 +147,26 @@ function matmulWork(n: number, perSample: number): Work {
   return { name: `matmul${n}`, perSample, items: 2 * n * n * n, itemName: "flop", run: async (k) => { for (let i = 0; i < k; i++) await one(); }, once: one };
 }
 
+/**
+ * One jitted float32 product [m, k]·[k, n] ("T": b given as [n, k] and read transposed, as a dense
+ * layer's input gradient g·Wᵀ; "L": a given as [k, m], as a weight gradient xᵀ·g), `name` e.g.
+ * mm512x512x512, mmT256x64x64 or mmL512x512x512 (m, k, n).
+ */
+function shapedMatmulWork(name: string): Work {
+  const [, t, m, k, n] = name.match(/^mm([TL]?)(\d+)x(\d+)x(\d+)$/)!.map((v, i) => (i < 2 ? v : Number(v))) as [string, string, number, number, number];
+  const a = np.array(Float32Array.from({ length: m * k }, (_, i) => Math.sin(i)), { dtype: np.float32 }).reshape(t === "L" ? [k, m] : [m, k]);
+  const b = np.array(Float32Array.from({ length: k * n }, (_, i) => Math.cos(i)), { dtype: np.float32 }).reshape(t === "T" ? [n, k] : [k, n]);
+  const mm = jit((x: Array, y: Array) => np.matmul(t === "L" ? x.transpose([1, 0]) : x, t === "T" ? y.transpose([1, 0]) : y)) as unknown as (x: Array, y: Array) => Array;
+  const one = async (): Promise<void> => {
+    await mm(a.ref, b.ref).data();
+  };
+  const flops = 2 * m * k * n;
+  const perSample = Math.max(1, Math.round(2e8 / flops));
+  return { name, perSample, items: flops, itemName: "flop", run: async (c) => { for (let i = 0; i < c; i++) await one(); }, once: one };
+}
+
 function makeWork(name: string): Work {
+  if (name.startsWith("mm")) return shapedMatmulWork(name);
   switch (name) {
     case "c1step":
       return stepWork(name, c1Flow(), fromValues(sampleToy("moons", 256, 1), [256, 2], "float32"), 50);
@@ -238,7 +263,14 @@ async function main(): Promise<void> {
           ["speed-on", () => (speed.on = true)],
           ["speed-off", () => (speed.on = false)],
         ]
-      : [["current", () => undefined]];
+      : AB.startsWith("sub:") && speed
+        ? [
+            // a switchable part of the speed patch, `__nflowJaxSpeed[part]` (none today; the 2 December
+            // second pass used it for its trials, docs/performance.md), on vs off with the rest on
+            [`${AB.slice(4)}-on`, () => ((speed.on = true), ((speed as unknown as Record<string, boolean>)[AB.slice(4)] = true))],
+            [`${AB.slice(4)}-off`, () => ((speed.on = true), ((speed as unknown as Record<string, boolean>)[AB.slice(4)] = false))],
+          ]
+        : [["current", () => undefined]];
   if (AB === "concat" && speed) {
     // the two-level concatenate acts when a function is TRACED: trace one copy with the patch off
     // (jax-js's chain of concatenations), one with it on, then time both with the patch on

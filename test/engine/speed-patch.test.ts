@@ -33,6 +33,23 @@ test("the speed patch of @jax-js/jax is installed in every chunk (npm install ru
     assert.ok(readFileSync(join(dist, f), "utf8").includes(SPEED_MARK), `${f} has no speed patch`);
 });
 
+test("re-running the patch script on a patched tree changes nothing (idempotent)", async () => {
+  // @ts-expect-error: a plain .mjs script without types
+  const { patchJax } = (await import("../../scripts/patch-jax-js.mjs")) as { patchJax: (dist: string) => [string, string, string][] };
+  const dist = dirname(createRequire(import.meta.url).resolve("@jax-js/jax"));
+  const dir = mkdtempSync(join(tmpdir(), "nflow-repatch-"));
+  try {
+    const names = readdirSync(dist).filter((n) => /^(backend-.*|index)\.c?js$/.test(n));
+    for (const n of names) writeFileSync(join(dir, n), readFileSync(join(dist, n)));
+    const results = patchJax(dir);
+    assert.ok(results.length >= 2 * names.length, `every edit set is tried on every chunk: ${JSON.stringify(results)}`);
+    for (const [name, result, which] of results) assert.equal(result, "already", `${name} (${which})`);
+    for (const n of names) assert.ok(readFileSync(join(dir, n)).equals(readFileSync(join(dist, n))), `${n} rewritten`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 /** A small flow's log-density gradient, jitted: several dozen kernels. */
 function program(): { run: () => Float32Array[]; dispose: () => void } {
   const { flow } = build({ flow: "realnvp", dim: 2, layers: 2, hidden: [8], seed: 0, dtype: "float32" });
