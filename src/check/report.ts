@@ -104,7 +104,7 @@ export function formatReport(r: CheckReport): string[] {
   for (const c of r.checks) {
     const name = (c.layer ? `${c.id} [${c.layer}]` : c.id).padEnd(width);
     const verdict = c.status === "pass" ? "PASS" : c.status === "fail" ? "FAIL" : "SKIP";
-    const figures = c.status === "skipped" ? c.note ?? "" : `max error ${fmt(c.maxError)} ${c.status === "pass" ? "≤" : ">"} ${fmt(c.tolerance)} (${c.points} ${c.id === "integral" ? "grid cells" : c.id === "triangular" ? "Jacobian columns" : "points"})${c.note ? `; ${c.note}` : ""}`;
+    const figures = c.status === "skipped" ? c.note ?? "" : `max error ${fmt(c.maxError)} ${c.status === "pass" ? "≤" : ">"} ${fmt(c.tolerance)} (${c.points} ${c.id === "integral" ? "grid cells" : c.id === "triangular" ? "Jacobian columns" : c.points === 1 ? "point" : "points"})${c.note ? `; ${c.note}` : ""}`;
     lines.push(`  ${verdict}  ${name}  ${figures}`);
   }
   const failed = r.checks.filter((c) => c.status === "fail").length;
