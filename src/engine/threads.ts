@@ -42,6 +42,19 @@
  * machine whose second core was busy. The pool has to be chosen before jax-js loads, before the
  * model (and whether a core is free) is known, so there is no safe automatic default: turn it on
  * (`NFLOW_THREADS=1`) for matmul-bound models on a machine with a free core.
+ *
+ * Clean wall-time measurement, 2 December (docs/performance.md, "Second pass"): both cores idle
+ * (/proc/stat: 199–200 idle jiffies per second before each process), bench/levers.ts, processes with
+ * NFLOW_THREADS=0 and =1 alternated 3 times (C1: 2 times), median wall time per unit:
+ *   C2 step (MAF(5), MADE 3×512, B = 512)  309–312 → 218–224 ms  (1.40×, CPU 308–316 → 336–341 ms)
+ *   512³ matmul                           7.3–7.6 → 5.5–6.1 ms   (1.25–1.35×)
+ *   512³ g·Wᵀ (K-vectorised path)          12.1–15.6 → 5.8–6.0 ms
+ *   [512,512]·[512,16] (C2's output layer) 0.33–0.37 → 0.37–0.39 ms (slower: too small to split)
+ *   C1 log-prob of 10,000                  35.9 → 29.0–29.7 ms    (1.22×)
+ *   C1 step (RealNVP 8 × 64-64, B = 256)   3.69–3.85 → 5.03–5.06 ms (0.75×: slower)
+ * Decision: threads pay for large matmuls (C2, C3, C1-sized log-prob/sampling batches) when a core
+ * is free, and cost 30% on a small flow's training step; the default stays OFF (small flows are the
+ * default case, and the machine's load is unknown when the pool must be chosen).
  */
 import type { Worker as NodeWorker } from "node:worker_threads";
 import { FlowError } from "./errors.js";
