@@ -29,6 +29,10 @@
 //      - np.concatenate of n > 8 arrays in two levels (groups of ⌈√n⌉, then the groups) instead of a
 //        chain re-reading the growing result: C2 step (flat Adam over 41 leaves) 380 → 337 ms CPU.
 //    Measured on the shared 2-core machine of issue 10 (CPU time, least of interleaved rounds).
+//    Tried and NOT kept (no gain, docs/performance.md "Second pass"): materialising the transposed
+//    right operand of g·Wᵀ before a tiled matmul (C1 step 4.11 vs 4.10 ms, C2 310 vs 308 ms); vector
+//    lane sums in the K-vectorised matmul (same bits, C1 3.75 vs 3.69 ms); unrolling the tiled
+//    matmul's k loop 2× or 4× (512³ 7.4 → 9.0–9.8 ms: slower).
 //
 // If a target text is missing (another jax-js version), the file is left unchanged and a warning
 // is printed: `npm install` never fails because of this script, and test/engine/float64.test.ts
