@@ -34,7 +34,7 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
 export function mainHelp(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length)) + 2;
   return [
-    `nflow ${LIBRARY_VERSION}: normalizing flows (NICE, RealNVP, MAF, IAF) from the command line`,
+    `nflow ${LIBRARY_VERSION}: normalizing flows (NICE, RealNVP, MAF, IAF, splines; density estimation and variational inference) from the command line`,
     "",
     "Usage: nflow <command> [flags]      nflow <command> --help for its flags",
     "",
@@ -50,6 +50,8 @@ export function mainHelp(): string {
     "  nflow train --flow realnvp --data moons --out moons.nflow",
     "  nflow eval --model moons.nflow --data moons",
     "  nflow sample --model moons.nflow --n 1000 --out samples.csv",
+    "  nflow vi --target mixture --out q.nflow     "  nflow sample --model moons.nflow --n 1000 --out samples.csv",    "  nflow sample --model moons.nflow --n 1000 --out samples.csv", nflow eval --model q.nflow",
+    "  nflow check --model moons.nflow",
     "",
   ].join("\n");
 }
