@@ -50,8 +50,8 @@ export function mainHelp(): string {
     "  nflow train --flow realnvp --data moons --out moons.nflow",
     "  nflow eval --model moons.nflow --data moons",
     "  nflow sample --model moons.nflow --n 1000 --out samples.csv",
-    "  nflow vi --target mixture --out q.nflow     "  nflow sample --model moons.nflow --n 1000 --out samples.csv",    "  nflow sample --model moons.nflow --n 1000 --out samples.csv", nflow eval --model q.nflow",
-    "  nflow check --model moons.nflow",
+    "  nflow vi --target mixture --out q.nflow      # variational inference; then nflow eval --model q.nflow",
+    "  nflow check --model moons.nflow              # round trips, log-dets vs Jacobians, ∫p = 1",
     "",
   ].join("\n");
 }
