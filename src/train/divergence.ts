@@ -15,6 +15,15 @@
  * Defaults factor = 1, evaluations = 3: a loss more than twice the scale above the best, three
  * times running. A healthy run fluctuates by a small fraction of s; early in training, when the
  * best is still the initial loss, a noisy evaluation is forgiven by the run of three.
+ *
+ * Overfitting is not divergence. When the monitored loss is the VALIDATION loss and the blow-up
+ * rule fires while the mean training loss of the last window is still near its best ℓ_t* (the
+ * first step's loss, at the initial params, included):
+ *   ℓ_train ≤ ℓ_t* + factor·s_t/4,   s_t = |ℓ_t*| + D,
+ * the flow is fitting its training rows ever better and the held-out rows ever worse: a 200-row
+ * table with a 64 × 64 network does this within a few hundred steps. That is the end of useful
+ * training, reported as `overfitting` (the loop stops early and keeps the best params), not a
+ * failure. A real divergence moves the training loss too (lr 10: from ~3 to ~7e4 nats per row).
  */
 import { ConfigError } from "../engine/errors.js";
 
@@ -43,12 +52,45 @@ export interface Divergence {
   lr: number;
 }
 
+/** A validation loss that ran away while the training loss stayed near its best (see the header). */
+export interface Overfitting {
+  /** Steps completed when it was detected. */
+  step: number;
+  /** The validation loss of this evaluation (null when not finite). */
+  loss: number | null;
+  /** The best validation loss. */
+  bestLoss: number;
+  /** Evaluations in a row above the margin. */
+  evaluations: number;
+  /** Mean training loss of the last window, and the best training loss of the run. */
+  trainLoss: number;
+  bestTrainLoss: number;
+}
+
+/** What `DivergenceMonitor.check` concludes from one evaluation: at most one of the two. */
+export interface EvaluationVerdict {
+  divergence?: Divergence;
+  overfitting?: Overfitting;
+}
+
 /** The detector of one run: feed it every step loss and every evaluation. */
 export interface DivergenceMonitor {
   /** A training step's loss; returns the divergence it reveals, if any. */
   step(loss: number, best: number, step: number, lr: number): Divergence | undefined;
-  /** An evaluation's monitored loss, after the best was updated with it. */
+  /** An evaluation's monitored loss, after the best was updated with it (the blow-up rule alone). */
   evaluation(monitored: number, best: number, step: number, lr: number, monitor: "validation" | "train"): Divergence | undefined;
+  /**
+   * As `evaluation`, knowing the training loss too: a validation blow-up whose training loss
+   * (`train.loss`, the window's mean) is still near its best (`train.best`) is overfitting.
+   */
+  check(
+    monitored: number,
+    best: number,
+    step: number,
+    lr: number,
+    monitor: "validation" | "train",
+    train: { loss: number; best: number },
+  ): EvaluationVerdict;
 }
 
 /** Validates the options and returns the run's detector (`dim`: the data dimension D). */
@@ -61,6 +103,24 @@ export function divergenceMonitor(options: DivergenceOptions | false | undefined
     throw new ConfigError(`divergence.evaluations: expected an integer ≥ 1, got ${options?.evaluations}`);
   const margin = (best: number): number => factor * (Math.abs(best) + dim);
   let above = 0;
+  const evaluation = (monitored: number, best: number, step: number, lr: number, monitor: "validation" | "train"): Divergence | undefined => {
+    if (!Number.isFinite(best)) return undefined;
+    if (Number.isFinite(monitored) && monitored <= best + margin(best)) {
+      above = 0;
+      return undefined;
+    }
+    above++;
+    if (above < runLength) return undefined;
+    return {
+      kind: "blow-up",
+      step,
+      loss: finiteOrNull(monitored),
+      of: monitor === "validation" ? "validation" : "training",
+      bestLoss: best,
+      evaluations: above,
+      lr,
+    };
+  };
   return {
     step(loss, best, step, lr) {
       if (!Number.isFinite(loss)) return { kind: "non-finite", step, loss: null, of: "training step", bestLoss: finiteOrNull(best), lr };
@@ -68,23 +128,14 @@ export function divergenceMonitor(options: DivergenceOptions | false | undefined
         return { kind: "explosion", step, loss, of: "training step", bestLoss: best, lr };
       return undefined;
     },
-    evaluation(monitored, best, step, lr, monitor) {
-      if (!Number.isFinite(best)) return undefined;
-      if (Number.isFinite(monitored) && monitored <= best + margin(best)) {
-        above = 0;
-        return undefined;
-      }
-      above++;
-      if (above < runLength) return undefined;
-      return {
-        kind: "blow-up",
-        step,
-        loss: finiteOrNull(monitored),
-        of: monitor === "validation" ? "validation" : "training",
-        bestLoss: best,
-        evaluations: above,
-        lr,
-      };
+    evaluation,
+    check(monitored, best, step, lr, monitor, train) {
+      const d = evaluation(monitored, best, step, lr, monitor);
+      if (!d) return {};
+      const trainNearBest =
+        Number.isFinite(train.loss) && Number.isFinite(train.best) && train.loss <= train.best + (factor * (Math.abs(train.best) + dim)) / 4;
+      if (monitor !== "validation" || !trainNearBest) return { divergence: d };
+      return { overfitting: { step, loss: d.loss, bestLoss: best, evaluations: d.evaluations!, trainLoss: train.loss, bestTrainLoss: train.best } };
     },
   };
 }

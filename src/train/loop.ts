@@ -17,7 +17,7 @@ import { disposeTree, refTree } from "../engine/tree.js";
 import type { FlowParams } from "../distributions/flow.js";
 import { adamInit, disposeAdamState, type AdamState } from "./adam.js";
 import { learningRate, type Schedule } from "./schedules.js";
-import { describeDivergence, shiftDivergence, type Divergence, type DivergenceMonitor } from "./divergence.js";
+import { describeDivergence, shiftDivergence, type Divergence, type DivergenceMonitor, type Overfitting } from "./divergence.js";
 
 /** What `onProgress` receives. */
 export interface ProgressEvent {
@@ -142,6 +142,9 @@ export async function runTrainingLoop(params: FlowParams, objective: Objective, 
   const stepTimes: number[] | undefined = settings.recordStepTimes ? [] : undefined;
   let stopReason: StopReason = "completed";
   let divergence: Divergence | undefined;
+  let overfitting: Overfitting | undefined;
+  // the best training loss: the first step's (the initial params) and every window's mean
+  let bestTrainLoss = Infinity;
   let stepsDone = 0;
 
   const evaluate = async (): Promise<number | undefined> => (objective.evaluate ? objective.evaluate(state.params) : undefined);
@@ -185,8 +188,13 @@ export async function runTrainingLoop(params: FlowParams, objective: Objective, 
     windowLoss = 0;
     windowSteps = 0;
     windowTime = 0;
-    divergence = watch.evaluation(monitored, bestLoss, stepsDone, lastLr, monitor);
+    if (Number.isFinite(trainLoss)) bestTrainLoss = Math.min(bestTrainLoss, trainLoss);
+    const verdict = watch.check(monitored, bestLoss, stepsDone, lastLr, monitor, { loss: trainLoss, best: bestTrainLoss });
+    divergence = verdict.divergence;
     if (divergence) return "diverged";
+    // the validation loss ran away while the training loss did not: overfitting, the best params are kept
+    overfitting = verdict.overfitting;
+    if (overfitting) return "early-stopped";
     return evalsSinceBest >= patience ? "early-stopped" : undefined;
   };
 
@@ -221,6 +229,7 @@ export async function runTrainingLoop(params: FlowParams, objective: Objective, 
       }
       // without a validation set, the first loss (a batch at the initial params) scores the initial params
       if (s === 0 && monitor === "train") bestLoss = value;
+      if (s === 0 && Number.isFinite(value)) bestTrainLoss = value;
       windowLoss += value;
       windowSteps++;
       if (s > 0) windowTime += te - ts; // the first step includes compilation
@@ -240,6 +249,7 @@ export async function runTrainingLoop(params: FlowParams, objective: Objective, 
     if (stopReason !== "diverged" && stepsDone > lastCheckpointStep) {
       const stop = await checkpoint("training");
       if (stop === "diverged") stopReason = stop;
+      else overfitting = undefined; // the run had completed its steps
     }
   } catch (e) {
     disposeTree(state.params);
@@ -267,7 +277,7 @@ export async function runTrainingLoop(params: FlowParams, objective: Objective, 
 
   const offset = settings.lossOffset;
   const shifted = divergence ? shiftDivergence(divergence, offset) : undefined;
-  const message = stopMessage({ stopReason, stepsDone, patience, monitor, bestStep, bestLoss: bestLoss + offset, returnedBest, divergence: shifted, baseLr, advice: settings.divergenceAdvice ?? "; standardising the data also helps" });
+  const message = stopMessage({ stopReason, stepsDone, patience, monitor, bestStep, bestLoss: bestLoss + offset, returnedBest, divergence: shifted, overfitting, offset, baseLr, advice: settings.divergenceAdvice ?? "; standardising the data also helps" });
   const result: LoopResult = {
     params: out,
     history,
@@ -300,6 +310,8 @@ function stopMessage(r: {
   bestLoss: number;
   returnedBest: boolean;
   divergence: Divergence | undefined;
+  overfitting: Overfitting | undefined;
+  offset: number;
   baseLr: number;
   advice: string;
 }): string {
@@ -318,6 +330,14 @@ function stopMessage(r: {
         `a tighter scaleBound in the flow config (e.g. 2) or a decaying schedule (e.g. cosine)${r.advice}.`
       );
     case "early-stopped":
+      if (r.overfitting) {
+        const o = r.overfitting;
+        const now = o.loss === null ? "not finite" : `${(o.loss + r.offset).toFixed(4)} nats per row`;
+        return (
+          `stopped early at step ${r.stepsDone}: the validation loss rose after step ${r.bestStep} (${now}, far above its best, for ${o.evaluations} evaluations ` +
+          `in a row) while the training loss stayed near its best (${(o.trainLoss + r.offset).toFixed(4)}): the flow overfits its training rows; ${returned}.`
+        );
+      }
       return `stopped early at step ${r.stepsDone}: no improvement of the ${what} in ${r.patience} evaluations; ${returned}.`;
     case "aborted":
       return `aborted at step ${r.stepsDone}; ${returned}.`;
