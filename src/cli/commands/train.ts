@@ -51,6 +51,7 @@ export const trainSpec = defineCommand({
     batch: { type: "integer", min: 1, defaultText: "256; images: nice 200, realnvp 64, maf/iaf 128", description: "minibatch size" },
     lr: { type: "number", min: 0, default: 1e-3, description: "Adam learning rate" },
     schedule: { type: "string", placeholder: "constant|cosine[:W]|step:N[:γ]", default: "constant", description: "learning-rate schedule: cosine decay to 0 (after W warm-up steps), or ×γ (default 0.5) every N steps" },
+    weightDecay: { type: "number", min: 0, defaultText: "0 (off)", description: "decoupled (AdamW) weight decay λ: every step also shrinks the parameters by lr·λ·p (e.g. 1e-4; a regulariser for small tables)" },
     clipNorm: { type: "number", min: 0, defaultText: "off", description: "clip the gradient to this global L2 norm (e.g. 5) against exploding steps" },
     base: { type: "string", placeholder: "normal|diag-normal|logistic|mog:K", defaultText: "normal; images: nice logistic, class-conditional a conditional Gaussian", description: "base density p(z): standard normal, a trained diagonal Gaussian, standard logistic, or a mixture of K Gaussians" },
     mask: { type: "string", choices: ["half", "alternating"], defaultText: "half", description: "coupling mask of nice/realnvp on vectors (flipped every layer)" },
@@ -174,6 +175,7 @@ export async function run(argv: string[]): Promise<number> {
         lr: v.lr,
         schedule,
         ...(v.clipNorm !== undefined ? { clipNorm: v.clipNorm } : {}),
+        ...(v.weightDecay !== undefined ? { weightDecay: v.weightDecay } : {}),
         signal: interrupt.signal,
         ...(eps !== undefined ? { eps } : {}),
         // evaluation in passes of the same size: jax-js's wasm allocator reuses a freed buffer only for
@@ -244,6 +246,7 @@ export async function run(argv: string[]): Promise<number> {
       out.result(result, [
         `trained ${flow} (${layers} layers, hidden ${hidden.join(",")}, ${info.parameterCount} parameters) on ${data.source}`,
         `  ${t.steps} steps in ${t.wallTimeSec.toFixed(1)} s (${t.stopReason}); best ${t.monitor} NLL ${loss} at step ${t.bestStep}`,
+        ...(t.stopReason === "early-stopped" ? [`  ${t.message}`] : []),
         `saved ${v.out}`,
       ]);
       return ExitCode.Ok;
