@@ -6,7 +6,8 @@
  * Treatment, the same for every method: columns constant in a training split are dropped (every
  * density is degenerate on them); integer-valued columns are left as they are (continuous
  * densities on the raw values, no dequantisation).
- * Usage: node --import tsx bench/small-data.ts [--splits 2] [--sets a,b] > rows.jsonl
+ * Usage: node --import tsx bench/small-data.ts [--splits 2] [--sets a,b] [--extra "--val 0.2 …"] [--tag NAME] > rows.jsonl
+ * (--extra: more `nflow train` flags; --tag: a label copied into every row; --no-baselines: skip them)
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -116,8 +117,9 @@ try {
       const train = pick(trainAll);
       const test = pick(testAll);
       const { mu, cov } = meanCov(train);
-      const gauss = -mean(gaussLogPdf(test, mu, cov));
-      const kde = -mean(kdeScott(train, test));
+      const baselines = !process.argv.includes("--no-baselines");
+      const gauss = baselines ? -mean(gaussLogPdf(test, mu, cov)) : null;
+      const kde = baselines ? -mean(kdeScott(train, test)) : null;
       const trainCsv = join(work, `${set}-${s}-train.csv`);
       const testCsv = join(work, `${set}-${s}-test.csv`);
       const kc = keep.map((d) => cols[d]!.replace(/[ ,]/g, "_"));
@@ -125,17 +127,24 @@ try {
       writeFileSync(testCsv, csv(test, kc));
       const model = join(work, `${set}-${s}.nflow`);
       const t0 = Date.now();
-      const tr = spawnSync(process.execPath, ["--import", "tsx", join(root, "src/cli/main.ts"), "train", "--data", trainCsv, "--out", model, "--seed", String(s), ...(process.argv.includes("--extra") ? arg("extra")!.split(" ") : [])], { encoding: "utf8" });
+      const tr = spawnSync(process.execPath, ["--import", "tsx", join(root, "src/cli/main.ts"), "train", "--data", trainCsv, "--out", model, "--seed", String(s), "--json", ...(process.argv.includes("--extra") ? arg("extra")!.split(" ").filter(Boolean) : [])], { encoding: "utf8" });
       const seconds = (Date.now() - t0) / 1000;
       // exit 4 (diverged: the validation loss ran away) still leaves the best model at --out
       const status = tr.status === 0 ? "ok" : `exit ${tr.status}`;
+      let run: { stopReason?: string; steps?: number; bestStep?: number } = {};
+      try {
+        const r = JSON.parse(tr.stdout.trim().split("\n").at(-1) ?? "{}");
+        run = { stopReason: r.stopReason, steps: r.steps, bestStep: r.bestStep };
+      } catch {
+        // no JSON result (a usage error): the status and stderr say why
+      }
       let flow: number | string = `train ${status}: ${tr.stderr.trim().split("\n").at(-1)}`;
       if (existsSync(model)) {
         const ev = spawnSync(process.execPath, ["--import", "tsx", join(root, "src/cli/main.ts"), "eval", "--model", model, "--data", testCsv, "--json"], { encoding: "utf8" });
         const last = ev.stdout.trim().split("\n").at(-1) ?? "{}";
         flow = JSON.parse(last).nll ?? `eval exit ${ev.status}`;
       }
-      console.log(JSON.stringify({ set, split: s, nTrain: train.length, nTest: test.length, dim: keep.length, dropped: cols.length - keep.length, gauss, kde, flow, trainStatus: status, trainSeconds: seconds }));
+      console.log(JSON.stringify({ tag: arg("tag") ?? null, ...run, set, split: s, nTrain: train.length, nTest: test.length, dim: keep.length, dropped: cols.length - keep.length, gauss, kde, flow, trainStatus: status, trainSeconds: seconds }));
     }
   }
 } finally {
