@@ -137,6 +137,67 @@ export async function densityPicture(input: PictureInput & { title?: string }): 
   });
 }
 
+/** The 2-D views of a flow's stages for points and for a square grid drawn among them (layer pictures). */
+export interface StagesWithGrid {
+  /** Per stage, the points' two shown coordinates (row-major n × 2). */
+  stages: Float64Array[];
+  /** Per stage, the grid lines' two shown coordinates (`pointsPerLine` points per line, row after row). */
+  lineStages: Float64Array[];
+  pointsPerLine: number;
+}
+
+/**
+ * Runs the rows of `x` (row-major, D columns) and a 7 × 7 grid of lines over their 2–98 % range in
+ * dimensions a and b (the other coordinates at `centre`) through `run` (the model's stages,
+ * forward or inverse: rows → stage → row → coordinates) in one call, and projects every stage on (a, b).
+ */
+export function stagesWithGrid(
+  x: Float64Array,
+  D: number,
+  [a, b]: readonly [number, number],
+  centre: readonly number[],
+  run: (rows: Float64Array) => number[][][],
+): StagesWithGrid {
+  const n = x.length / D;
+  const col = (k: number): number[] => Array.from({ length: n }, (_, i) => x[i * D + k]!);
+  const [alo, ahi] = [quantile(col(a), 0.02), quantile(col(a), 0.98)];
+  const [blo, bhi] = [quantile(col(b), 0.02), quantile(col(b), 0.98)];
+  const pointsPerLine = 50;
+  const lines = 7;
+  const grid: number[] = [];
+  const push = (u: number, v: number): void => {
+    const row = centre.slice();
+    row[a] = u;
+    row[b] = v;
+    grid.push(...row);
+  };
+  const along = (lo: number, hi: number, t: number, count: number): number => lo + ((hi - lo) * t) / (count - 1);
+  for (let k = 0; k < lines; k++) {
+    const u = along(alo, ahi, k, lines);
+    for (let t = 0; t < pointsPerLine; t++) push(u, along(blo, bhi, t, pointsPerLine));
+    const v = along(blo, bhi, k, lines);
+    for (let t = 0; t < pointsPerLine; t++) push(along(alo, ahi, t, pointsPerLine), v);
+  }
+  const all = new Float64Array(x.length + grid.length);
+  all.set(x);
+  all.set(grid, x.length);
+  const stagesAll = run(all);
+  const total = all.length / D;
+  const project = (rows: number[][], from: number, to: number): Float64Array => {
+    const out = new Float64Array(2 * (to - from));
+    for (let i = from; i < to; i++) {
+      out[2 * (i - from)] = rows[i]![a]!;
+      out[2 * (i - from) + 1] = rows[i]![b]!;
+    }
+    return out;
+  };
+  return {
+    stages: stagesAll.map((st) => project(st, 0, n)),
+    lineStages: stagesAll.map((st) => project(st, n, total)),
+    pointsPerLine,
+  };
+}
+
 /**
  * The same points after every layer. z(0) are the codes of model samples, z = g(x) (distributed as
  * the base for any base density), pushed forward again layer by layer; a square grid drawn in z(0)
@@ -149,39 +210,9 @@ export function layersPicture(input: PictureInput & { dims?: readonly number[]; 
   const n = Math.min(input.n ?? 1500, 1500);
   const z0 = flat(model.encode(modelSamples(model, n, input.seed ?? 0, input.context), input.context));
   // Grid lines over the bulk of z(0) in the two shown dimensions (others at 0, the base's centre).
-  const col = (k: number): number[] => Array.from({ length: n }, (_, i) => z0[i * D + k]!);
-  const [alo, ahi] = [quantile(col(a), 0.02), quantile(col(a), 0.98)];
-  const [blo, bhi] = [quantile(col(b), 0.02), quantile(col(b), 0.98)];
-  const per = 50;
-  const lines = 7;
-  const grid: number[] = [];
-  const push = (u: number, v: number): void => {
-    const row = new Array<number>(D).fill(0);
-    row[a] = u;
-    row[b] = v;
-    grid.push(...row);
-  };
-  for (let k = 0; k < lines; k++) {
-    const u = alo + ((ahi - alo) * k) / (lines - 1);
-    for (let t = 0; t < per; t++) push(u, blo + ((bhi - blo) * t) / (per - 1));
-    const v = blo + ((bhi - blo) * k) / (lines - 1);
-    for (let t = 0; t < per; t++) push(alo + ((ahi - alo) * t) / (per - 1), v);
-  }
-  const all = new Float64Array(z0.length + grid.length);
-  all.set(z0);
-  all.set(grid, z0.length);
-  const stagesAll = model.forwardLayers(all, input.context);
-  const project = (rows: number[][], from: number, to: number): Float64Array => {
-    const out = new Float64Array(2 * (to - from));
-    for (let i = from; i < to; i++) {
-      out[2 * (i - from)] = rows[i]![a]!;
-      out[2 * (i - from) + 1] = rows[i]![b]!;
-    }
-    return out;
-  };
-  const total = n + grid.length / D;
-  const stages = stagesAll.map((s) => project(s, 0, n));
-  const lineStages = stagesAll.map((s) => project(s, n, total));
+  const { stages, lineStages, pointsPerLine } = stagesWithGrid(z0, D, [a, b], new Array<number>(D).fill(0), (rows) =>
+    model.forwardLayers(rows, input.context),
+  );
   const S = stages.length;
   const standardized = model.preprocessing !== null;
   const L = standardized ? S - 2 : S - 1;
@@ -192,7 +223,7 @@ export function layersPicture(input: PictureInput & { dims?: readonly number[]; 
   return layersFigure(input.factory, {
     stages,
     labels,
-    lines: { stages: lineStages, pointsPerLine: per },
+    lines: { stages: lineStages, pointsPerLine },
     title: input.title ?? `The flow layer by layer: z(0) → z(1) → … → x${dimsNote}`,
     note: "the same points in every panel, coloured by where they start in z(0) (hue = angle, lightness = radius); grey: a square grid of z(0)",
   });

@@ -15,7 +15,8 @@ import { nodeCanvasFactory, savePng, type NodeCanvas } from "../../plot/node-can
 import { layersFigure } from "../../plot/layers.js";
 import type { FlowModel } from "../../model/model.js";
 import { recordedTargetDensity } from "../variational-target.js";
-import { densityPicture, headRows, layersPicture, lossPicture, modelSamples, samplesPicture, type PictureInput } from "../pictures.js";
+import { densityPicture, headRows, layersPicture, lossPicture, modelSamples, samplesPicture, stagesWithGrid, type PictureInput } from "../pictures.js";
+import { quantile } from "../../plot/points.js";
 
 export const PLOT_KINDS = ["density", "samples", "layers", "loss"] as const;
 type PlotKind = (typeof PLOT_KINDS)[number];
@@ -156,52 +157,18 @@ export function inverseLayersStages(model: FlowModel, x: Float64Array, dims: rea
   const D = model.dim;
   const [a, b] = dims && dims.length >= 2 ? [dims[0]!, dims[1]!] : [0, 1];
   const n = x.length / D;
-  const col = (k: number): number[] => Array.from({ length: n }, (_, i) => x[i * D + k]!);
-  const q = (v: number[], p: number): number => {
-    const s = v.slice().sort((u, w) => u - w);
-    return s[Math.min(s.length - 1, Math.max(0, Math.round(p * (s.length - 1))))]!;
-  };
-  const centre = Array.from({ length: D }, (_, k) => q(col(k), 0.5));
-  const [alo, ahi] = [q(col(a), 0.02), q(col(a), 0.98)];
-  const [blo, bhi] = [q(col(b), 0.02), q(col(b), 0.98)];
-  const per = 50;
-  const lines = 7;
-  const grid: number[] = [];
-  const push = (u: number, w: number): void => {
-    const row = centre.slice();
-    row[a] = u;
-    row[b] = w;
-    grid.push(...row);
-  };
-  for (let k = 0; k < lines; k++) {
-    const u = alo + ((ahi - alo) * k) / (lines - 1);
-    for (let t = 0; t < per; t++) push(u, blo + ((bhi - blo) * t) / (per - 1));
-    const w = blo + ((bhi - blo) * k) / (lines - 1);
-    for (let t = 0; t < per; t++) push(alo + ((ahi - alo) * t) / (per - 1), w);
-  }
-  const all = new Float64Array(x.length + grid.length);
-  all.set(x);
-  all.set(grid, x.length);
-  const stagesAll = model.inverseLayers(all, context);
-  const total = all.length / D;
-  const project = (rows: number[][], from: number, to: number): Float64Array => {
-    const out = new Float64Array(2 * (to - from));
-    for (let i = from; i < to; i++) {
-      out[2 * (i - from)] = rows[i]![a]!;
-      out[2 * (i - from) + 1] = rows[i]![b]!;
-    }
-    return out;
-  };
-  const S = stagesAll.length;
+  const centre = Array.from({ length: D }, (_, k) => quantile(Array.from({ length: n }, (_, i) => x[i * D + k]!), 0.5));
+  const { stages, lineStages, pointsPerLine } = stagesWithGrid(x, D, [a, b], centre, (rows) => model.inverseLayers(rows, context));
+  const S = stages.length;
   const standardized = model.preprocessing !== null;
   const L = standardized ? S - 2 : S - 1;
-  const labels = stagesAll.map((_, s) =>
+  const labels = stages.map((_, s) =>
     s === 0 ? (standardized ? "x (data units)" : `x = z(${L})`) : standardized && s === 1 ? `x̃ = z(${L}) (standardised)` : s === S - 1 ? "z = z(0) = g(x)" : `z(${S - 1 - s})`,
   );
   return {
-    stages: stagesAll.map((st) => project(st, 0, n)),
-    lineStages: stagesAll.map((st) => project(st, n, total)),
-    pointsPerLine: per,
+    stages,
+    lineStages,
+    pointsPerLine,
     labels,
     dims: [a, b],
   };
