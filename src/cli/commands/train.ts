@@ -17,6 +17,7 @@ import { fit } from "../../model/fit.js";
 import type { FlowModel } from "../../model/model.js";
 import { parseSchedule, type Schedule } from "../../train/schedules.js";
 import { describeDivergence } from "../../train/divergence.js";
+import type { ProgressEvent } from "../../train/loop.js";
 import { threadCount } from "../../engine/threads.js";
 
 /** Default number of layers of each family (the C1 benchmark uses 8 affine couplings). */
@@ -149,7 +150,7 @@ export async function run(argv: string[]): Promise<number> {
         (validation ? `, ${validation.n} validation images` : ""),
     );
 
-    let progress: Progress | undefined;
+    const progress = trainingProgress(out, "loss");
     const interrupt = interruptOnSignals(out);
     const model = await fit(
       {
@@ -195,57 +196,42 @@ export async function run(argv: string[]): Promise<number> {
         ...(image ? {} : { columns: data.columns }), // images: pixels p0…p{D−1} need no stored names
         ...(data.contextColumns ? { contextColumns: data.contextColumns } : {}),
         source: data.source,
-        onProgress: (e) => {
-          progress ??= out.progress({ label: "compiling…", total: e.totalSteps, unit: "step" });
-          if (e.phase === "compiling") return;
-          progress.setLabel("training");
-          if (e.phase === "done") {
-            progress.finish();
-            return;
-          }
-          progress.update(e.step, { loss: e.trainLoss, ...(e.valLoss !== undefined ? { val: e.valLoss } : {}) });
-        },
+        onProgress: progress.onProgress,
       },
     ).finally(() => interrupt.dispose());
     try {
-      progress?.finish();
+      progress.finish();
       const t = model.training!;
-      const failed = t.stopReason === "diverged" || t.stopReason === "aborted" || t.bestStep === 0;
-      const saved = failed ? await saveBeside(model, v.out, t.stopReason === "aborted" ? "interrupted" : "diverged") : (await model.save(v.out), v.out);
       const info = model.info();
-      const result = {
-        model: saved,
-        flow,
-        layers,
-        hidden,
-        dim: model.dim,
-        contextDim: model.contextDim,
-        parameterCount: info.parameterCount,
-        steps: t.steps,
-        bestStep: t.bestStep,
-        bestValidationLoss: t.bestValidationLoss,
-        monitor: t.monitor,
-        stopReason: t.stopReason,
-        wallTimeSec: t.wallTimeSec,
-        message: t.message,
-        threads: threadCount(),
-      };
-      const where = saved === null ? "Nothing was saved (the best model is the untrained one)" : `The best model (step ${t.bestStep}) was saved to ${saved}`;
-      const kept = saved !== v.out && existsSync(v.out) ? `; ${v.out} was left as it was` : "";
-      if (t.stopReason === "aborted") {
-        return out.fail(`training interrupted at step ${t.steps}. ${where}${kept}.`, interrupt.exitCode(), result);
-      }
-      if (t.stopReason === "diverged") {
-        const what = t.divergence ? describeDivergence(t.divergence) : "training diverged";
-        return out.fail(`${what}. ${where}${kept}. ${DIVERGENCE_ADVICE(v.lr)}`, ExitCode.Diverged, result);
-      }
-      if (t.bestStep === 0) {
-        return out.fail(
-          `no step improved on the initial parameters (best ${t.monitor} NLL ${t.bestValidationLoss?.toFixed(4) ?? "n/a"} at step 0, ${t.steps} steps). ${where}${kept}. ${DIVERGENCE_ADVICE(v.lr)}`,
-          ExitCode.Diverged,
-          result,
-        );
-      }
+      const run = await saveTrainingRun(
+        model,
+        {
+          out,
+          outPath: v.out,
+          lr: v.lr,
+          interruptExit: interrupt.exitCode(),
+          noImprovementDetail: `best ${t.monitor} NLL ${t.bestValidationLoss?.toFixed(4) ?? "n/a"} at step 0, `,
+        },
+        (saved) => ({
+          model: saved,
+          flow,
+          layers,
+          hidden,
+          dim: model.dim,
+          contextDim: model.contextDim,
+          parameterCount: info.parameterCount,
+          steps: t.steps,
+          bestStep: t.bestStep,
+          bestValidationLoss: t.bestValidationLoss,
+          monitor: t.monitor,
+          stopReason: t.stopReason,
+          wallTimeSec: t.wallTimeSec,
+          message: t.message,
+          threads: threadCount(),
+        }),
+      );
+      if (run.exit !== undefined) return run.exit;
+      const result = run.result;
       const loss = t.bestValidationLoss === null ? "n/a" : `${t.bestValidationLoss.toFixed(4)} nats`;
       out.result(result, [
         `trained ${flow} (${layers} layers, hidden ${hidden.join(",")}, ${info.parameterCount} parameters) on ${data.source}`,
@@ -261,6 +247,55 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 /** What to change after a diverged or useless run: every knob named is a flag of `nflow train`. */
+/**
+ * The progress bar of a training run (`nflow train`, `nflow vi`): made at the first event, "compiling…"
+ * until the first step, then the steps with the loss (and validation loss) beside the bar.
+ */
+export function trainingProgress(out: Output, lossName: string): { onProgress: (e: ProgressEvent) => void; finish(): void } {
+  let progress: Progress | undefined;
+  return {
+    onProgress: (e) => {
+      progress ??= out.progress({ label: "compiling…", total: e.totalSteps, unit: "step" });
+      if (e.phase === "compiling") return;
+      progress.setLabel("training");
+      if (e.phase === "done") {
+        progress.finish();
+        return;
+      }
+      progress.update(e.step, { [lossName]: e.trainLoss, ...(e.valLoss !== undefined ? { val: e.valLoss } : {}) });
+    },
+    finish: () => progress?.finish(),
+  };
+}
+
+/**
+ * Saves a finished run and reports a failed one. A run that succeeded goes to `outPath`; one that was
+ * interrupted, diverged or never improved on its initial parameters goes beside it (saveBeside) and
+ * ends with a one-line failure: interrupted → the signal's exit code, diverged or no improvement →
+ * ExitCode.Diverged, with what to try. Returns the saved path and, for a failure, the exit code.
+ */
+export async function saveTrainingRun(
+  model: FlowModel,
+  o: { out: Output; outPath: string; lr: number; interruptExit: ExitCode; noImprovementDetail: string },
+  resultFor: (saved: string | null) => Record<string, unknown>,
+): Promise<{ saved: string | null; result: Record<string, unknown>; exit?: number }> {
+  const t = model.training!;
+  const failed = t.stopReason === "diverged" || t.stopReason === "aborted" || t.bestStep === 0;
+  const saved = failed ? await saveBeside(model, o.outPath, t.stopReason === "aborted" ? "interrupted" : "diverged") : (await model.save(o.outPath), o.outPath);
+  const result = resultFor(saved);
+  if (!failed) return { saved, result };
+  const where = saved === null ? "Nothing was saved (the best model is the untrained one)" : `The best model (step ${t.bestStep}) was saved to ${saved}`;
+  const kept = saved !== o.outPath && existsSync(o.outPath) ? `; ${o.outPath} was left as it was` : "";
+  if (t.stopReason === "aborted") return { saved, result, exit: o.out.fail(`training interrupted at step ${t.steps}. ${where}${kept}.`, o.interruptExit, result) };
+  const what =
+    t.stopReason === "diverged"
+      ? t.divergence
+        ? describeDivergence(t.divergence)
+        : "training diverged"
+      : `no step improved on the initial parameters (${o.noImprovementDetail}${t.steps} steps)`;
+  return { saved, result, exit: o.out.fail(`${what}. ${where}${kept}. ${DIVERGENCE_ADVICE(o.lr)}`, ExitCode.Diverged, result) };
+}
+
 export const DIVERGENCE_ADVICE = (lr: number): string =>
   `Try a lower --lr (e.g. ${(lr / 10).toPrecision(2)}), --clip-norm 5, --scale-bound 2 or --schedule cosine.`;
 

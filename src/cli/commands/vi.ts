@@ -10,20 +10,19 @@
  */
 import { existsSync } from "node:fs";
 import { defineCommand, UsageError } from "../args.js";
-import { ExitCode, runCommand, type Output, type Progress } from "../output.js";
+import { ExitCode, runCommand, type Output } from "../output.js";
 import { checkOutputPath } from "../data.js";
 import { FLOW_KINDS, type FlowKind, type PermutationKind, type TransformerKind } from "../../flows/config.js";
 import { fitVariationalModel } from "../../model/variational.js";
 import type { FlowModel } from "../../model/model.js";
 import { estimateVariational } from "../../train/variational.js";
-import { describeDivergence } from "../../train/divergence.js";
 import { threadCount } from "../../engine/threads.js";
 import { builtinTarget, TARGET_NAMES } from "../../targets/builtin.js";
 import { loadTargetModule } from "../../targets/module.js";
 import type { Target } from "../../targets/target.js";
 import type { TrainingRecord } from "../../io/model-format.js";
 import { recordedTarget } from "../variational-target.js";
-import { DIVERGENCE_ADVICE, interruptOnSignals, parseScheduleFlag, saveBeside, trainSpec } from "./train.js";
+import { interruptOnSignals, parseScheduleFlag, saveTrainingRun, trainingProgress, trainSpec } from "./train.js";
 
 /** Optimisation steps by default. */
 export const DEFAULT_VI_STEPS = 2000;
@@ -110,7 +109,7 @@ export async function run(argv: string[]): Promise<number> {
       out.note(`${target.name}: logDensity computes with plain numbers, so it runs outside the compiled step, its gradient by central differences (${2 * target.dim + 1} calls per sample; write it with the array API to go faster)`);
     out.note(`fitting ${flow} (${v.layers} layers, hidden ${v.hidden.join(",")}) to the target ${target.name} (${target.dim}-D) by variational inference`);
 
-    let progress: Progress | undefined;
+    const progress = trainingProgress(out, "-elbo");
     const interrupt = interruptOnSignals(out);
     const model = await fitVariationalModel(
       {
@@ -137,49 +136,35 @@ export async function run(argv: string[]): Promise<number> {
         seed: v.seed,
         signal: interrupt.signal,
         ...(path !== undefined ? { targetPath: path } : {}),
-        onProgress: (e) => {
-          progress ??= out.progress({ label: "compiling…", total: e.totalSteps, unit: "step" });
-          if (e.phase === "compiling") return;
-          progress.setLabel("training");
-          if (e.phase === "done") {
-            progress.finish();
-            return;
-          }
-          progress.update(e.step, { "-elbo": e.trainLoss });
-        },
+        onProgress: progress.onProgress,
       },
     ).finally(() => interrupt.dispose());
     try {
-      progress?.finish();
+      progress.finish();
       const t = model.training!;
-      const failed = t.stopReason === "diverged" || t.stopReason === "aborted" || t.bestStep === 0;
-      const saved = failed ? await saveBeside(model, v.out, t.stopReason === "aborted" ? "interrupted" : "diverged") : (await model.save(v.out), v.out);
       const info = model.info();
-      const result = {
-        model: saved,
-        target: t.variational!.target,
-        flow,
-        layers: v.layers,
-        hidden: v.hidden,
-        dim: model.dim,
-        parameterCount: info.parameterCount,
-        steps: t.steps,
-        bestStep: t.bestStep,
-        stopReason: t.stopReason,
-        wallTimeSec: t.wallTimeSec,
-        message: t.message,
-        threads: threadCount(),
-        ...variationalFigures(t),
-      };
-      const where = saved === null ? "Nothing was saved (the best model is the untrained one)" : `The best model (step ${t.bestStep}) was saved to ${saved}`;
-      const kept = saved !== v.out && existsSync(v.out) ? `; ${v.out} was left as it was` : "";
-      if (t.stopReason === "aborted") return out.fail(`training interrupted at step ${t.steps}. ${where}${kept}.`, interrupt.exitCode(), result);
-      if (t.stopReason === "diverged") {
-        const what = t.divergence ? describeDivergence(t.divergence) : "training diverged";
-        return out.fail(`${what}. ${where}${kept}. ${DIVERGENCE_ADVICE(v.lr)}`, ExitCode.Diverged, result);
-      }
-      if (t.bestStep === 0)
-        return out.fail(`no step improved on the initial parameters (${t.steps} steps). ${where}${kept}. ${DIVERGENCE_ADVICE(v.lr)}`, ExitCode.Diverged, result);
+      const run = await saveTrainingRun(
+        model,
+        { out, outPath: v.out, lr: v.lr, interruptExit: interrupt.exitCode(), noImprovementDetail: "" },
+        (saved) => ({
+          model: saved,
+          target: t.variational!.target,
+          flow,
+          layers: v.layers,
+          hidden: v.hidden,
+          dim: model.dim,
+          parameterCount: info.parameterCount,
+          steps: t.steps,
+          bestStep: t.bestStep,
+          stopReason: t.stopReason,
+          wallTimeSec: t.wallTimeSec,
+          message: t.message,
+          threads: threadCount(),
+          ...variationalFigures(t),
+        }),
+      );
+      if (run.exit !== undefined) return run.exit;
+      const result = run.result;
       out.result(result, [
         `fitted ${flow} (${v.layers} layers, hidden ${v.hidden.join(",")}, ${info.parameterCount} parameters) to ${target.name}`,
         `  ${t.steps} steps in ${t.wallTimeSec.toFixed(1)} s (${t.stopReason}); best step ${t.bestStep}`,
