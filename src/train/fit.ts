@@ -20,11 +20,11 @@ import type { Flow, FlowParams } from "../distributions/flow.js";
 import { initializeFromData, needsDataInitialization } from "../distributions/data-init.js";
 import { checkRows, contextWidth, splitRows, type Rows } from "../data/split.js";
 import { paramsDType, validateAdamHyper } from "./adam.js";
-import { parseSchedule, type Schedule } from "./schedules.js";
+import { parseSchedule } from "./schedules.js";
 import { makeEvaluator, meanAndStdError } from "./evaluate.js";
 import { checkDequantization, checkLevels, dequantizeSeeded, EVAL_NOISE_SEED, type Dequantization } from "../data/dequantize.js";
-import { divergenceMonitor, type Divergence, type DivergenceMonitor, type DivergenceOptions } from "./divergence.js";
-import { checkLoopOptions, runTrainingLoop, type HistoryEntry, type Objective, type ProgressEvent, type StopReason } from "./loop.js";
+import { divergenceMonitor, type Divergence, type DivergenceMonitor } from "./divergence.js";
+import { checkLoopOptions, runTrainingLoop, OPTIMIZER_OPTION_KEYS, type OptimizerOptions, type HistoryEntry, type Objective, type ProgressEvent, type StopReason } from "./loop.js";
 import { accumulatingStep, fusedStep, type LossFn, type StepFn } from "./step.js";
 import { minibatches } from "./batches.js";
 
@@ -33,25 +33,13 @@ export type { HistoryEntry, ProgressEvent, StopReason } from "./loop.js";
 /** Training data: n rows of dim values (row-major), optionally with n rows of context. */
 export type TrainData = Rows;
 
-export interface TrainOptions {
+export interface TrainOptions extends OptimizerOptions {
   /** Number of optimisation steps (give steps or epochs, not both). Default: 1000 when neither is given. */
   steps?: number;
   /** Number of passes over the training rows (steps = epochs · ⌊n_train / batch⌋). */
   epochs?: number;
   /** Minibatch size (fixed; the last partial batch is dropped; capped at n_train). Default 256. */
   batchSize?: number;
-  /** Base learning rate. Default 1e-3. */
-  lr?: number;
-  /** Learning-rate schedule. Default constant. */
-  schedule?: Schedule;
-  /** Adam β₁, β₂, ε (defaults 0.9, 0.999, 1e-8). */
-  beta1?: number;
-  beta2?: number;
-  eps?: number;
-  /** Decoupled (AdamW) weight decay. Default 0. */
-  weightDecay?: number;
-  /** Global gradient-norm clipping. Default: none. */
-  clipNorm?: number;
   /**
    * Share of the data held out for validation when `validation` is not given. Default 0.1 (0: none).
    * Without a validation set the best params are scored by the mean training loss of the steps
@@ -70,20 +58,6 @@ export interface TrainOptions {
   seed?: number;
   /** Float dtype of the batches; must match the params (the default). */
   dtype?: FloatDType;
-  /** Return the best params seen (true, default) or the last ones (false; not after divergence). */
-  restoreBest?: boolean;
-  /** Record the wall time of every step in `result.stepTimesMs` (benchmarks). Default false. */
-  recordStepTimes?: boolean;
-  /** Called before the first step ("compiling"), after every evaluation ("training"), and at the end ("done"). */
-  onProgress?: (event: ProgressEvent) => void;
-  /**
-   * Awaited after every evaluation (after `onProgress`) with the current params, lent for the call
-   * (do not dispose or keep them): training waits until the returned promise settles, so a page can
-   * draw the model as it is, or pause training. The time it takes is not counted in stepsPerSec.
-   */
-  onCheckpoint?: (params: FlowParams, event: ProgressEvent) => void | Promise<void>;
-  /** Abort training (the best params so far are returned, stopReason "aborted"). */
-  signal?: AbortSignal;
   /**
    * Rows per gradient pass (must divide the batch size). Default: the whole batch in one pass.
    * Smaller passes, whose gradients are summed before one Adam update, bound the memory of a
@@ -99,12 +73,6 @@ export interface TrainOptions {
    */
   dequantize?: Dequantization;
   /**
-   * Divergence detection beyond non-finite losses (train/divergence.ts): stop when the monitored
-   * loss stays far above the best for several evaluations, or one step's loss explodes.
-   * Default `{ factor: 1, evaluations: 3 }`; `false`: stop only on a non-finite loss.
-   */
-  divergence?: DivergenceOptions | false;
-  /**
    * Added to every loss quoted in `result.message` (and `result.divergence`): the caller's units,
    * e.g. +Σ log σ_d when the flow models standardised data. Training is unchanged. Default 0.
    */
@@ -113,9 +81,9 @@ export interface TrainOptions {
 
 /** Every option of trainFlow: a misspelt option is an error, not a silent default. */
 export const TRAIN_OPTION_KEYS = [
-  "steps", "epochs", "batchSize", "lr", "schedule", "beta1", "beta2", "eps", "weightDecay", "clipNorm",
-  "validationFraction", "validation", "patience", "evalEvery", "evalBatchSize", "seed", "dtype", "restoreBest",
-  "recordStepTimes", "onProgress", "onCheckpoint", "signal", "microBatchSize", "dequantize", "divergence", "lossOffset",
+  ...OPTIMIZER_OPTION_KEYS,
+  "steps", "epochs", "batchSize", "validationFraction", "validation", "patience", "evalEvery", "evalBatchSize", "seed",
+  "dtype", "microBatchSize", "dequantize", "lossOffset",
 ] as const satisfies readonly (keyof TrainOptions)[];
 
 export interface TrainResult {

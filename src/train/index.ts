@@ -11,7 +11,7 @@ export {
   trainFlow,
 } from "./fit.js";
 export { type LogProbEvaluator, type EvaluatorOptions, DEFAULT_EVAL_BATCH, makeEvaluator, meanAndStdError } from "./evaluate.js";
-export { type Objective, type StepState, type LoopSettings, type LoopResult, runTrainingLoop } from "./loop.js";
+export { type Objective, type StepState, type LoopSettings, type LoopResult, type OptimizerOptions, OPTIMIZER_OPTION_KEYS, runTrainingLoop } from "./loop.js";
 export {
   type LogTarget,
   type VariationalOptions,

@@ -17,7 +17,7 @@ import { disposeTree, refTree } from "../engine/tree.js";
 import type { FlowParams } from "../distributions/flow.js";
 import { adamInit, disposeAdamState, type AdamState } from "./adam.js";
 import { learningRate, type Schedule } from "./schedules.js";
-import { describeDivergence, shiftDivergence, type Divergence, type DivergenceMonitor, type Overfitting } from "./divergence.js";
+import { describeDivergence, shiftDivergence, type Divergence, type DivergenceMonitor, type DivergenceOptions, type Overfitting } from "./divergence.js";
 
 /** What `onProgress` receives. */
 export interface ProgressEvent {
@@ -34,6 +34,52 @@ export interface ProgressEvent {
   /** Learning rate of the last step. */
   lr: number;
 }
+
+/**
+ * The options of the optimiser and of the loop that maximum likelihood (trainFlow) and variational
+ * inference (fitVariational) share: Adam's hyper-parameters, the schedule, best-params handling,
+ * progress, checkpoints, abort and divergence detection.
+ */
+export interface OptimizerOptions {
+  /** Base learning rate. Default 1e-3. */
+  lr?: number;
+  /** Learning-rate schedule. Default constant. */
+  schedule?: Schedule;
+  /** Adam β₁, β₂, ε (defaults 0.9, 0.999, 1e-8). */
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** Decoupled (AdamW) weight decay. Default 0. */
+  weightDecay?: number;
+  /** Global gradient-norm clipping. Default: none. */
+  clipNorm?: number;
+  /** Return the best params seen (true, default) or the last ones (false; not after divergence). */
+  restoreBest?: boolean;
+  /** Record the wall time of every step in `result.stepTimesMs` (benchmarks). Default false. */
+  recordStepTimes?: boolean;
+  /** Called before the first step ("compiling"), after every evaluation ("training"), and at the end ("done"). */
+  onProgress?: (event: ProgressEvent) => void;
+  /**
+   * Awaited after every evaluation (after `onProgress`) with the current params, lent for the call
+   * (do not dispose or keep them): training waits until the returned promise settles, so a page can
+   * draw the model as it is, or pause training. The time it takes is not counted in stepsPerSec.
+   */
+  onCheckpoint?: (params: FlowParams, event: ProgressEvent) => void | Promise<void>;
+  /** Abort training (the best params so far are returned, stopReason "aborted"). */
+  signal?: AbortSignal;
+  /**
+   * Divergence detection beyond non-finite losses (train/divergence.ts): stop when the monitored
+   * loss stays far above the best for several evaluations, or one step's loss explodes.
+   * Default `{ factor: 1, evaluations: 3 }`; `false`: stop only on a non-finite loss.
+   */
+  divergence?: DivergenceOptions | false;
+}
+
+/** The keys of OptimizerOptions (for the unknown-option checks of trainFlow and fitVariational). */
+export const OPTIMIZER_OPTION_KEYS = [
+  "lr", "schedule", "beta1", "beta2", "eps", "weightDecay", "clipNorm", "restoreBest", "recordStepTimes",
+  "onProgress", "onCheckpoint", "signal", "divergence",
+] as const satisfies readonly (keyof OptimizerOptions)[];
 
 export type StopReason = "completed" | "early-stopped" | "diverged" | "aborted";
 

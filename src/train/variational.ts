@@ -28,31 +28,19 @@ import { checkTargetOutput, hostValuesAndGradients, type Target } from "../targe
 import { DATA_INIT_FLAG } from "../bijectors/data-init.js";
 import { paramsDType, validateAdamHyper, type AdamHyper } from "./adam.js";
 import { parseSchedule, type Schedule } from "./schedules.js";
-import { divergenceMonitor, type Divergence, type DivergenceMonitor, type DivergenceOptions } from "./divergence.js";
-import { checkLoopOptions, runTrainingLoop, type HistoryEntry, type Objective, type ProgressEvent, type StopReason } from "./loop.js";
+import { divergenceMonitor, type Divergence, type DivergenceMonitor } from "./divergence.js";
+import { checkLoopOptions, runTrainingLoop, OPTIMIZER_OPTION_KEYS, type OptimizerOptions, type HistoryEntry, type Objective, type ProgressEvent, type StopReason } from "./loop.js";
 import { fusedStep, type LossFn } from "./step.js";
 
 /** A target: a `Target` (targets/), or a bare log p̃ function of x [N, D] → [N] (consumes x). */
 export type LogTarget = Target | ((x: Array) => Array);
 
-/** Options of `fitVariational`. */
-export interface VariationalOptions {
+/** Options of `fitVariational` (progress events report −ELBO in nats as `trainLoss`). */
+export interface VariationalOptions extends OptimizerOptions {
   /** Optimisation steps. Default 1000. */
   steps?: number;
   /** Samples from q per step (the Monte Carlo batch of the ELBO). Default 256. */
   batchSize?: number;
-  /** Base learning rate. Default 1e-3. */
-  lr?: number;
-  /** Learning-rate schedule. Default constant. */
-  schedule?: Schedule;
-  /** Adam β₁, β₂, ε (defaults 0.9, 0.999, 1e-8). */
-  beta1?: number;
-  beta2?: number;
-  eps?: number;
-  /** Decoupled (AdamW) weight decay. Default 0. */
-  weightDecay?: number;
-  /** Global gradient-norm clipping. Default: none. */
-  clipNorm?: number;
   /** Steps between evaluations (best params, progress). Default min(100, steps). */
   evalEvery?: number;
   /** Stop after this many evaluations without improvement of the training loss. Default: never. */
@@ -63,26 +51,14 @@ export interface VariationalOptions {
   params?: FlowParams;
   /** Float dtype of fresh params. Default float32. */
   dtype?: FloatDType;
-  /** Return the best params seen (true, default) or the last ones. */
-  restoreBest?: boolean;
-  /** Record the wall time of every step. Default false. */
-  recordStepTimes?: boolean;
-  /** Progress: `trainLoss` is −ELBO (nats) averaged since the previous event. */
-  onProgress?: (event: ProgressEvent) => void;
-  /** Awaited after every evaluation with the current params, lent for the call (see TrainOptions.onCheckpoint). */
-  onCheckpoint?: (params: FlowParams, event: ProgressEvent) => void | Promise<void>;
-  /** Abort training (the best params so far are returned, stopReason "aborted"). */
-  signal?: AbortSignal;
-  /** Divergence detection (train/divergence.ts); `false`: only a non-finite loss stops. */
-  divergence?: DivergenceOptions | false;
   /** Samples of the final estimates (ELBO, log Z, ESS). Default 4096. */
   estimateSamples?: number;
 }
 
 /** Every option of fitVariational (a misspelt one is an error). */
 export const VARIATIONAL_OPTION_KEYS = [
-  "steps", "batchSize", "lr", "schedule", "beta1", "beta2", "eps", "weightDecay", "clipNorm", "evalEvery", "patience",
-  "seed", "params", "dtype", "restoreBest", "recordStepTimes", "onProgress", "onCheckpoint", "signal", "divergence", "estimateSamples",
+  ...OPTIMIZER_OPTION_KEYS,
+  "steps", "batchSize", "evalEvery", "patience", "seed", "params", "dtype", "estimateSamples",
 ] as const satisfies readonly (keyof VariationalOptions)[];
 
 /** Importance-sampling figures of q against p̃ from N samples of q. */
