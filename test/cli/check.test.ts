@@ -4,24 +4,17 @@
 // float64 inverse loses every digit.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 // the Node entry: FlowModel.save gets its file writer there
 import { build, fit, fromValues, FlowModel, keyFromSeed, sampleToy, setPath, treePaths } from "../../src/index.js";
+import { nflowIn } from "../support/nflow-cli.js";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const main = join(root, "src/cli/main.ts");
-const tsx = import.meta.resolve("tsx");
 const dir = mkdtempSync(join(tmpdir(), "nflow-check-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function nflow(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ["--import", tsx, main, ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, NFLOW_DEBUG: "" }, timeout: 300_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const nflow = nflowIn(dir, 300_000);
 
 before(async () => {
   const moons = await fit({ flow: "realnvp", layers: 2, hidden: [8] }, { x: sampleToy("moons", 500, 0), n: 500, dim: 2 }, { steps: 20, evalEvery: 10 });

@@ -3,34 +3,20 @@
 // the quality of the fit.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { nflowIn, type NflowRun } from "../support/nflow-cli.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const main = join(root, "src/cli/main.ts");
 // tsx resolved from the project (the commands run in a temporary folder).
-const tsx = import.meta.resolve("tsx");
 const dir = mkdtempSync(join(tmpdir(), "nflow-cli-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Run = NflowRun;
 
-function nflow(...args: string[]): Run {
-  const r = spawnSync(process.execPath, ["--import", tsx, main, ...args], {
-    cwd: dir,
-    encoding: "utf8",
-    env: { ...process.env, NFLOW_DEBUG: "" },
-    timeout: 120_000,
-  });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const nflow = nflowIn(dir, 120_000);
 
 /** Parses JSON lines; every line must be JSON. */
 function jsonLines(text: string): Record<string, any>[] {

@@ -3,26 +3,19 @@
 // the model's dtype and NaN outputs are errors naming rows, and headers are matched by name.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { CsvParser, loadTable, type Table } from "../../src/data/tabular.js";
 import { FileFormatError } from "../../src/engine/errors.js";
 import { hostRng } from "../../src/engine/random.js";
 import { writeStreamAtomic } from "../../src/io/atomic-stream.js";
+import { nflowIn } from "../support/nflow-cli.js";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const main = join(root, "src/cli/main.ts");
-const tsx = import.meta.resolve("tsx");
 const dir = mkdtempSync(join(tmpdir(), "nflow-data-io-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function nflow(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ["--import", tsx, main, ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, NFLOW_DEBUG: "" }, timeout: 120_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const nflow = nflowIn(dir, 120_000);
 
 /** The whole-string parser as it was before the streaming one (the reference). */
 function oldParseCsv(text: string, file: string): Table {

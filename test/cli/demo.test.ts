@@ -3,23 +3,16 @@
 // default budget is run by hand (README: "nflow demo"); its timing is documented, not asserted.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { pngSize } from "../plot/png.js";
+import { nflowIn } from "../support/nflow-cli.js";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const main = join(root, "src/cli/main.ts");
-const tsx = import.meta.resolve("tsx");
 const dir = mkdtempSync(join(tmpdir(), "nflow-demo-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function nflow(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ["--import", tsx, main, ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, NFLOW_DEBUG: "" }, timeout: 180_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const nflow = nflowIn(dir, 180_000);
 
 const PICTURES = ["data", "samples", "density", "layers", "loss", "change-of-variables", "density-steps"];
 

@@ -3,7 +3,6 @@
 // --mixing that disagrees with --permutation, or actnorm on nice, is one line with exit 2.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,16 +11,12 @@ import { loadModel } from "../../src/model/load.js";
 import { dataInitializedLayers } from "../../src/distributions/data-init.js";
 import { build } from "../../src/flows/build.js";
 import { getPath } from "../../src/engine/tree.js";
+import { nflowIn } from "../support/nflow-cli.js";
 
-const main = join(fileURLToPath(new URL("../..", import.meta.url)), "src/cli/main.ts");
-const tsx = import.meta.resolve("tsx");
 const dir = mkdtempSync(join(tmpdir(), "nflow-glow-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function nflow(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ["--import", tsx, main, ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, NFLOW_DEBUG: "" }, timeout: 120_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const nflow = nflowIn(dir, 120_000);
 
 test("nflow train --actnorm --mixing lu: saved with initialised ActNorms and LU layers; info says so", async () => {
   const out = join(dir, "glow.nflow");

@@ -3,24 +3,19 @@
 // a bad command line or an unsuitable model). Plumbing and behaviour, not quality.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodePng } from "../../src/plot/node-canvas.js";
+import { nflowIn } from "../support/nflow-cli.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const main = join(root, "src/cli/main.ts");
-const tsx = import.meta.resolve("tsx");
 const dir = mkdtempSync(join(tmpdir(), "nflow-image-tasks-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const digits = join(root, "models/t10k-0-99-images-idx3-ubyte.gz");
 
-function nflow(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ["--import", tsx, main, ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, NFLOW_DEBUG: "" }, timeout: 300_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const nflow = nflowIn(dir, 300_000);
 const lastJson = (text: string): Record<string, any> => JSON.parse(text.trim().split("\n").at(-1)!) as Record<string, any>;
 const path = (name: string): string => join(dir, name);
 

@@ -3,24 +3,19 @@
 // units, not the quality of the fit.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadModel } from "../../src/model/load.js";
+import { nflowIn } from "../support/nflow-cli.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const main = join(root, "src/cli/main.ts");
-const tsx = import.meta.resolve("tsx");
 const dir = mkdtempSync(join(tmpdir(), "nflow-images-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const images = join(root, "test/fixtures/idx/small-images-idx3-ubyte");
 
-function nflow(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ["--import", tsx, main, ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, NFLOW_DEBUG: "" }, timeout: 300_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const nflow = nflowIn(dir, 300_000);
 
 const lastJson = (text: string): Record<string, any> => JSON.parse(text.trim().split("\n").at(-1)!) as Record<string, any>;
 

@@ -2,21 +2,14 @@
 // one line and exit 2, and the input is left byte for byte as it was (symbolic links included).
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { nflowIn } from "../support/nflow-cli.js";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const main = join(root, "src/cli/main.ts");
-const tsx = import.meta.resolve("tsx");
 const dir = mkdtempSync(join(tmpdir(), "nflow-out-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
-const nflow = (...args: string[]): { code: number; stderr: string } => {
-  const r = spawnSync(process.execPath, ["--import", tsx, main, ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, NFLOW_DEBUG: "" }, timeout: 300_000 });
-  return { code: r.status ?? -1, stderr: r.stderr };
-};
+const nflow = nflowIn(dir, 300_000);
 
 test("--out naming an input is refused before any work; the input is unchanged", () => {
   const data = join(dir, "d.csv");

@@ -3,22 +3,15 @@
 // beats its own initial (identity) model on the toy; bad spline flags are one-line usage errors.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { nflowIn } from "../support/nflow-cli.js";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const main = join(root, "src/cli/main.ts");
-const tsx = import.meta.resolve("tsx");
 const dir = mkdtempSync(join(tmpdir(), "nflow-spline-cli-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function nflow(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ["--import", tsx, main, ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, NFLOW_DEBUG: "" }, timeout: 120_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const nflow = nflowIn(dir, 120_000);
 
 const rows = (path: string): number[][] => readFileSync(path, "utf8").trim().split("\n").slice(1).map((l) => l.split(",").map(Number));
 

@@ -4,11 +4,12 @@
 // model so far and exits 130. Every case checks the exit code, the one-line message and the files.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { nflowIn, type NflowRun } from "../support/nflow-cli.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const main = join(root, "src/cli/main.ts");
@@ -16,15 +17,8 @@ const tsx = import.meta.resolve("tsx");
 const dir = mkdtempSync(join(tmpdir(), "nflow-train-fail-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-const nflow = (...args: string[]): Run => {
-  const r = spawnSync(process.execPath, ["--import", tsx, main, ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, NFLOW_DEBUG: "" }, timeout: 300_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-};
+type Run = NflowRun;
+const nflow = nflowIn(dir, 300_000);
 const lastLine = (r: Run): string => r.stderr.trim().split("\n").at(-1)!;
 const SMALL = ["--data", "moons", "--n", "500", "--layers", "2", "--hidden", "16"];
 

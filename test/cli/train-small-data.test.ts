@@ -3,24 +3,17 @@
 // shrinks the parameters) and is validated.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { sampleToy } from "../../src/data/toys.js";
 import { loadModel } from "../../src/model/load.js";
 import { treeLeaves } from "../../src/engine/tree.js";
+import { nflowIn } from "../support/nflow-cli.js";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const main = join(root, "src/cli/main.ts");
-const tsx = import.meta.resolve("tsx");
 const dir = mkdtempSync(join(tmpdir(), "nflow-small-data-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
-const nflow = (...args: string[]) => {
-  const r = spawnSync(process.execPath, ["--import", tsx, main, ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, NFLOW_DEBUG: "" }, timeout: 300_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-};
+const nflow = nflowIn(dir, 300_000);
 const csv = join(dir, "m32.csv");
 const rows = sampleToy("moons", 32, 3);
 writeFileSync(csv, "a,b\n" + Array.from({ length: 32 }, (_, i) => `${rows[2 * i]},${rows[2 * i + 1]}`).join("\n") + "\n");

@@ -5,11 +5,9 @@
 // The models are tiny fits made in-process; the commands run through the real entry point.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { fitVariationalModel, type VariationalConfig } from "../../src/model/variational.js";
 import { loadTargetModule } from "../../src/targets/module.js";
 import { builtinTarget } from "../../src/targets/builtin.js";
@@ -21,10 +19,8 @@ import { decodePng } from "../../src/plot/node-canvas.js";
 import { run as plot } from "../../src/cli/commands/plot.js";
 import { luminance, pngSize, type Pixels } from "../plot/png.js";
 import { gridPoints } from "../support/grid.js";
+import { nflowIn, type NflowRun } from "../support/nflow-cli.js";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const main = join(root, "src/cli/main.ts");
-const tsx = import.meta.resolve("tsx");
 const dir = mkdtempSync(join(tmpdir(), "nflow-vi-info-"));
 const mixture = join(dir, "mixture.nflow");
 const gauss = join(dir, "gauss.nflow");
@@ -51,16 +47,9 @@ before(async () => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Run = NflowRun;
 
-function nflow(...args: string[]): Run {
-  const r = spawnSync(process.execPath, ["--import", tsx, main, ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, NFLOW_DEBUG: "" }, timeout: 120_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const nflow = nflowIn(dir, 120_000);
 
 function result(r: Run): Record<string, any> {
   assert.equal(r.code, 0, r.stderr);
