@@ -730,6 +730,9 @@ export interface QualityLine {
   difference: number | null;
   /** The larger of the two seed ranges (max − min). */
   spread: number | null;
+  /** Seed runs that stopped early as diverged (non-finite loss), ours and the peer's; they count with their final figures. */
+  ours_diverged: number[];
+  peer_diverged: number[];
   /** Target: 8gaussians, checkerboard: ours median ≤ peer's; moons: difference ≤ spread. */
   target: string;
   met: boolean | null;
@@ -752,7 +755,9 @@ export function qualityLines(all: readonly Tagged[], dataset: string): QualityLi
     const strict = dataset !== "moons";
     const target = strict ? "ours median ≤ best PyTorch variant's median" : "ours median − best PyTorch variant's median ≤ the larger seed range (max − min)";
     const met = difference === null ? null : strict ? difference <= 0 : difference <= spread!;
-    return { kind: "quality", config: "C1", dataset, metric, ours, peer, best_peer_variant: best, difference, spread, target, met };
+    const diverged = (side: Side): number[] =>
+      seedRuns.filter((t) => t.side === side && (t.record.stop_reason === "diverged" || (t.record.first_nonfinite_step !== null && t.record.first_nonfinite_step !== undefined))).map((t) => seedOf(t.record));
+    return { kind: "quality", config: "C1", dataset, metric, ours, peer, best_peer_variant: best, difference, spread, ours_diverged: diverged("ours"), peer_diverged: diverged("peer"), target, met };
   });
 }
 

@@ -52,8 +52,8 @@ function qualityRows(qs: readonly QualityLine[]): string[][] {
   return qs.map((q) => [
     q.dataset,
     q.metric === "kl" ? "KL (nats)" : "test NLL (nats)",
-    seeds(q.ours),
-    Object.entries(q.peer).map(([v, s]) => `${v}: ${seeds(s)}`).join("<br>"),
+    `${seeds(q.ours)}${q.ours_diverged.length ? `; diverged: seed ${q.ours_diverged.join(", ")}` : ""}`,
+    (q.peer_diverged.length ? `diverged: seed ${q.peer_diverged.join(", ")}<br>` : "") + Object.entries(q.peer).map(([v, s]) => `${v}: ${seeds(s)}`).join("<br>"),
     q.difference === null ? "—" : f(q.difference, 4),
     q.spread === null ? "—" : f(q.spread, 4),
     q.met === null ? "" : q.met ? "met" : "**not met**",
@@ -98,7 +98,13 @@ function recordRows(results: readonly JobResult[]): string[][] {
         c4 ? f(get(r, "iaf_sample_b10000", "items_per_s")) : f(get(r, "sample_throughput", "items_per_s")),
         f(r.test_nll ?? r.test_bits_per_dim),
         f(r.kl),
-        r.config === "C1" || r.config === "C2" ? `first step ${f(r.first_step_ms)} ms${r.kernels_per_step !== undefined ? `, ${f(r.kernels_per_step)} kernels` : ""}` : "",
+        [
+          r.stop_reason && r.stop_reason !== "completed" ? `**${String(r.stop_reason)}** at step ${String(r.steps)}` : "",
+          r.first_nonfinite_step !== null && r.first_nonfinite_step !== undefined && res.job.side === "peer" ? `**non-finite loss** at step ${String(r.first_nonfinite_step)}` : "",
+          r.config === "C1" || r.config === "C2" ? `first step ${f(r.first_step_ms)} ms${r.kernels_per_step !== undefined ? `, ${f(r.kernels_per_step)} kernels` : ""}` : "",
+        ]
+          .filter(Boolean)
+          .join("; "),
       ]);
     }
   return rows;
@@ -220,7 +226,7 @@ export function renderMarkdown(run: PeerRun): string {
       "Kernel launches of one compiled training step (loss, gradient and Adam in one jit, bench/kernels.ts) and the one-off cost of tracing and compiling it; " +
         "the probe runs first in its process, so compile_ms is the real first-call cost; trainFlow's first step comes after it and reuses the kernels it compiled (what remains is tracing and setup).\n\n",
     );
-    out.push(table(["config", "kernels per step", "compile, ms", "steady step, ms (median of the probe's later calls)", "first trainFlow step, ms (after the probe)"], engineRows(run.engine)));
+    out.push(table(["config", "kernels per step", "compile, ms", "next calls, ms (median of the probe's 2–5 calls after the first; still warming up)", "first trainFlow step, ms (after the probe)"], engineRows(run.engine)));
   }
   if (matmul.length) {
     out.push("\n## Ceilings\n\n");

@@ -138,8 +138,11 @@ test("qualityLines: median and spread over seeds, against the best PyTorch varia
   assert.ok(Math.abs(moonsKl!.difference! - 0.02) < 1e-12);
   assert.ok(Math.abs(moonsKl!.spread! - 0.04) < 1e-12);
   assert.equal(moonsKl!.met, true); // worse by less than the spread
+  assert.deepEqual(moonsKl!.ours_diverged, []);
   const [checkKl] = qualityLines(all, "checkerboard");
   assert.equal(checkKl!.met, false); // must be at least as good
+  all.push({ side: "ours", setting: "1 thread", role: "seeds", record: { config: "C1", dataset: "moons", seed: 5, kl: 3, stop_reason: "diverged" } });
+  assert.deepEqual(qualityLines(all, "moons")[0]!.ours_diverged, [5]);
 });
 
 test("findTorchPython says why the peer is skipped when no candidate imports torch", () => {
