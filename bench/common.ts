@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { jit, type Array } from "../src/engine/jax.js";
 import { threadCount } from "../src/engine/threads.js";
+import { relaxedSimdState } from "../src/engine/wasm-simd.js";
 import type { Key } from "../src/engine/random.js";
 import type { Flow, FlowParams } from "../src/distributions/flow.js";
 
@@ -88,7 +89,7 @@ export function env(): Record<string, unknown> {
   } catch {
     // the version is informative only
   }
-  return { node: process.version, jax_js: jaxVersion, device: "wasm", dtype: "float32", cpu: cpus()[0]?.model ?? "unknown", cpus: cpus().length, threads: threadCount() };
+  return { node: process.version, jax_js: jaxVersion, device: "wasm", dtype: "float32", cpu: cpus()[0]?.model ?? "unknown", cpus: cpus().length, threads: threadCount(), relaxed_simd: relaxedSimdState() };
 }
 
 export type Jitted<F> = F & { dispose(): void };

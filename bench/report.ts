@@ -121,6 +121,12 @@ function weightedLoad(results: readonly JobResult[]): number | null {
   return w > 0 ? s / w : null;
 }
 
+/** Our records' relaxed-SIMD state (src/engine/wasm-simd.ts), e.g. "enabled" (fused multiply-add on). */
+function relaxed(run: PeerRun): string {
+  const states = new Set(run.results.filter((r) => r.job.side === "ours").flatMap((r) => r.records.map((x) => get(x, "env", "relaxed_simd"))).filter((v) => typeof v === "string"));
+  return states.size ? [...states].join(", ") : "?";
+}
+
 /** One line per target of issue 10: the figures, and met / not met / not measured. */
 export function targetLines(run: PeerRun): string[] {
   const lines: string[] = [];
@@ -182,7 +188,7 @@ export function renderMarkdown(run: PeerRun): string {
         ["date (UTC)", `${run.started} → ${run.finished}`],
         ["CPUs (`nproc`)", String(m.nproc ?? "?")],
         ["CPU model", `${String(m.cpu)}${mhz ? `, ${mhz} MHz` : ""}; SIMD flags: ${(m.simd as string[] | undefined)?.join(", ") ?? "?"}`],
-        ["Node.js / jax-js", `${String(m.node)} / ${String(m.jax_js)} (wasm backend, float32)`],
+        ["Node.js / jax-js", `${String(m.node)} / ${String(m.jax_js)} (wasm backend, float32; relaxed SIMD: ${relaxed(run)})`],
         ["PyTorch / numpy / python", run.python && "torch" in run.python ? `${String(m.torch)} / ${String(m.numpy ?? "?")} / ${String(m.python)}` : `skipped: ${(run.python as { skipped: string }).skipped}`],
         ["PyTorch's BLAS (mapped after `import torch`)", `${((m.peer_blas as string[] | undefined) ?? []).join(", ") || "?"}${m.peer_blas_dir ? ` (via LD_LIBRARY_PATH=${String(m.peer_blas_dir)})` : ""}${m.peer_blas_warning ? ` — **${String(m.peer_blas_warning)}**` : ""}`],
         ["commit", String(m.git ?? "?")],
