@@ -24,7 +24,7 @@ import { parseSchedule } from "./schedules.js";
 import { makeEvaluator, meanAndStdError } from "./evaluate.js";
 import { checkDequantization, checkLevels, dequantizeSeeded, EVAL_NOISE_SEED, type Dequantization } from "../data/dequantize.js";
 import { divergenceMonitor, type Divergence, type DivergenceMonitor } from "./divergence.js";
-import { checkLoopOptions, runTrainingLoop, OPTIMIZER_OPTION_KEYS, type OptimizerOptions, type HistoryEntry, type Objective, type ProgressEvent, type StopReason } from "./loop.js";
+import { checkLoopOptions, runTrainingLoop, OPTIMIZER_OPTION_KEYS, type OptimizerOptions, type LoopResult, type HistoryEntry, type Objective, type ProgressEvent, type StopReason } from "./loop.js";
 import { accumulatingStep, fusedStep, type LossFn, type StepFn } from "./step.js";
 import { minibatches } from "./batches.js";
 
@@ -86,31 +86,10 @@ export const TRAIN_OPTION_KEYS = [
   "dtype", "microBatchSize", "dequantize", "lossOffset",
 ] as const satisfies readonly (keyof TrainOptions)[];
 
-export interface TrainResult {
-  /** The best params (or the last ones with restoreBest: false). Owned by the caller. */
-  params: FlowParams;
-  history: HistoryEntry[];
-  /** Step after which the returned best params were taken (0 = the initial params). */
-  bestStep: number;
-  /** Best monitored loss: validation loss, or the training loss when there is no validation set. */
-  bestValLoss: number;
-  /** Which loss was monitored for the best params and early stopping. */
-  monitor: "validation" | "train";
-  stopReason: StopReason;
-  /** A sentence for people: what happened, and what to try after a divergence. */
-  message: string;
-  /** What stopped a diverged run (losses shifted by `lossOffset`). */
-  divergence?: Divergence;
-  /** True when the returned params are the initial ones (bestStep 0): no step improved on them. */
-  untrained: boolean;
-  /** Steps completed. */
-  steps: number;
+/** What trainFlow returns: the loop's result, and the run's seed, wall time, rows and batch size. */
+export interface TrainResult extends LoopResult {
   wallTimeSec: number;
   seed: number;
-  /** Per-step wall times (ms) when `recordStepTimes` was set. */
-  stepTimesMs?: number[];
-  /** The loss of every step (nats per row). */
-  losses: number[];
   /** Rows used for training and validation, and the batch size used. */
   nTrain: number;
   nValidation: number;

@@ -132,18 +132,27 @@ export interface LoopSettings {
 
 /** What the loop returns; the callers add what they know (rows, batch size, wall time). */
 export interface LoopResult {
-  /** The best params (or the last ones with restoreBest false). Owned by the caller. */
+  /** The best params (or the last ones with restoreBest: false). Owned by the caller. */
   params: FlowParams;
   history: HistoryEntry[];
+  /** Step after which the returned best params were taken (0 = the initial params). */
   bestStep: number;
+  /** Best monitored loss: validation loss, or the training loss when there is no validation set. */
   bestValLoss: number;
+  /** Which loss was monitored for the best params and early stopping. */
   monitor: "validation" | "train";
   stopReason: StopReason;
+  /** A sentence for people: what happened, and what to try after a divergence. */
   message: string;
+  /** What stopped a diverged run (losses shifted by `lossOffset`). */
   divergence?: Divergence;
+  /** True when the returned params are the initial ones (bestStep 0): no step improved on them. */
   untrained: boolean;
+  /** Steps completed. */
   steps: number;
+  /** Per-step wall times (ms) when `recordStepTimes` was set. */
   stepTimesMs?: number[];
+  /** The loss of every step (nats per row). */
   losses: number[];
 }
 
