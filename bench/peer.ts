@@ -562,6 +562,15 @@ export function metricSpecs(config: PeerConfig): MetricSpec[] {
   }
 }
 
+/**
+ * FLOPs of one 3×3 convolution call (bench/conv.ts, bench/peer_conv.py): forward 2·N·H·W·c_in·c_out·9
+ * multiply-adds counted as two (image pixels only, bias not counted); fwd+bwd 3× that (the input
+ * gradient and the weight gradient are one convolution's worth each).
+ */
+export function convFlops(n: number, h: number, w: number, cin: number, cout: number, pass: "fwd" | "fwd+bwd"): number {
+  return 2 * n * h * w * cin * cout * 9 * (pass === "fwd" ? 1 : 3);
+}
+
 /** ≈ 6·batch·params FLOP per step (forward + two backward matmuls per weight) / step time. */
 function gflops(r: Record<string, unknown>, allSteps = false): number | null {
   const ms = allSteps ? num(r.ms_per_step_median_all) : stepMs(r);

@@ -157,6 +157,28 @@ export function resnetApply(spec: ResNetSpec, p: ResNetParams, x: Array): Array 
     .transpose([1, 0, 2, 3]);
 }
 
+/** Grid positions P of an N×H×W batch: the rows of `resnetHiddenConv`'s input and output. */
+export function resnetGridPositions(N: number, H: number, W: number): number {
+  return gridGeometry(N, H, W, "float32").P;
+}
+
+/**
+ * ONE hidden 3×3 convolution of `resnetApply` (conv_a or conv_b of a block) exactly as it runs
+ * there, for benchmarks (bench/conv.ts): h [P, c_in] on the padded grid of an N×H×W batch (P =
+ * `resnetGridPositions`; zero at the grid's padding positions) → mask·(Σ_k tap_k(pad(relu(h)))·W_k + b),
+ * [P, c_out] (consumes h, w, b). The dtype is h's.
+ */
+export function resnetHiddenConv(h: Array, w: Array, b: Array, N: number, H: number, W: number): Array {
+  const dtype = String(h.dtype);
+  if (dtype !== "float32" && dtype !== "float64") throw new ShapeError(`resnet: expected a float32 or float64 input, got ${dtype}`);
+  const g = gridGeometry(N, H, W, dtype);
+  const [P, ci] = h.shape as [number, number];
+  const co = w.shape[1]!;
+  if (P !== g.P || w.shape[0] !== 9 * ci || b.shape[0] !== co)
+    throw new ShapeError(`resnet: expected h [${g.P}, c_in], W [9·c_in, c_out], b [c_out]; got [${h.shape.join(", ")}], [${w.shape.join(", ")}], [${b.shape.join(", ")}]`);
+  return convTaps(prep(h, g), w, b, g, ci, co).mul(g.maskArray().reshape([g.P, 1]));
+}
+
 /** One convolution's W ([9·c_in, c_out], this file's layout) as PyTorch's [c_out, c_in, 3, 3] (consumes w). */
 export function convWeightToTorch(w: Array, inChannels: number): Array {
   const co = w.shape[1]!;
