@@ -13,6 +13,10 @@
  *   C5, C6:       the same four, short runs (--image-steps), labelled as such.
  *   MATMUL:       the engine's 512³ matmul and torch.mm, 1 and 2 threads (the ceiling next to
  *                 which C2/C3's GFLOP/s are read).
+ *   CONV:         (with C5 or C6, or alone) the conditioner's 3×3 32→32 convolution at batch 64,
+ *                 28×28 and 14×14, forward and forward+backward: ours (bench/conv.ts, the nine-tap
+ *                 matmuls of src/nn/resnet.ts; the 1-thread job adds jax-js's lax.conv at 14×14 as
+ *                 a reference) and torch conv2d (bench/peer_conv.py), GFLOP/s, each setting.
  * "ours threads" = `--threads` (src/engine/threads.ts: the wasm worker pool, one thread per core);
  * the peer runs with OMP_WAIT_POLICY=PASSIVE and --threads 1 or 2 (its BLAS pools sized to match).
  * The peer gets --no-wait (it would otherwise wait up to 30 s per block for a quiet machine, which
@@ -53,8 +57,8 @@ import { fileURLToPath } from "node:url";
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 export type Side = "ours" | "peer";
-export type PeerConfig = "C1" | "C2" | "C3" | "C4" | "C5" | "C6" | "MATMUL";
-const ORDER: readonly PeerConfig[] = ["MATMUL", "C1", "C2", "C3", "C4", "C5", "C6"];
+export type PeerConfig = "C1" | "C2" | "C3" | "C4" | "C5" | "C6" | "MATMUL" | "CONV";
+const ORDER: readonly PeerConfig[] = ["MATMUL", "CONV", "C1", "C2", "C3", "C4", "C5", "C6"];
 
 export interface PeerOptions {
   configs: PeerConfig[];
@@ -106,7 +110,7 @@ export const DEFAULT_PEER_OPTIONS: PeerOptions = {
 };
 
 const PEER_USAGE =
-  "--peer flags: --config C1,C2,C3,C4,C5,C6 (default C1,C4), --datasets a,b, --seeds N, --c1-steps N, --probe-steps N, --c2-steps N, --c3-steps N, " +
+  "--peer flags: --config C1,C2,C3,C4,C5,C6,CONV (default C1,C4), --datasets a,b, --seeds N, --c1-steps N, --probe-steps N, --c2-steps N, --c3-steps N, " +
   "--image-steps C5:N,C6:N, --test-n N, --peer-variants a,b, --threads both|off|on, --peer-threads 1,2, --image-threads both|off|on, --image-peer-threads 1,2, --python PATH, --peer-blas DIR, --peer-dir DIR, --mnist-dir DIR, " +
   "--markdown FILE, --jsonl FILE, --budget-s N, --dry-run";
 
@@ -131,9 +135,11 @@ export function parsePeerArgs(argv: readonly string[]): PeerOptions {
         const parts = take().split(",").map((c) => c.trim().toUpperCase());
         const all = parts.includes("ALL") ? ["C1", "C2", "C3", "C4", "C5", "C6"] : parts;
         const bad = all.filter((c) => !(ORDER as readonly string[]).includes(c));
-        if (bad.length) throw new Error(`--config: unknown ${bad.join(", ")}; expected C1 … C6, MATMUL or all`);
-        // the matmul ceiling (a few seconds) comes with every run: the GFLOP/s figures are read next to it
-        o.configs = ORDER.filter((c) => c === "MATMUL" || all.includes(c));
+        if (bad.length) throw new Error(`--config: unknown ${bad.join(", ")}; expected C1 … C6, MATMUL, CONV or all`);
+        // the matmul ceiling (a few seconds) comes with every run: the GFLOP/s figures are read next to it;
+        // the convolution's (~20 s a job) with the image configurations, whose conditioners it is
+        const images = all.includes("C5") || all.includes("C6");
+        o.configs = ORDER.filter((c) => c === "MATMUL" || all.includes(c) || (c === "CONV" && images));
         break;
       }
       case "--datasets": {
@@ -332,6 +338,12 @@ export function planJobs(o: PeerOptions, python: string | undefined, node = proc
       // with --peer-blas, the system's own BLAS too (what a plain `apt-get install python3-torch` gives)
       if (o.peerBlas && python)
         for (const n of o.peerThreads) jobs.push(peerJob("MATMUL", undefined, n, "timing", ["--n", "512", "--reps", "15"], join(REPO, "bench", "peer_matmul.py"), true));
+    } else if (config === "CONV") {
+      // lax.conv (scalar, ~1.7 s a call at 14×14) once, in the first setting's job only
+      alternate(
+        o.oursThreads.map((t, i) => oursJob("CONV", undefined, t, "timing", ["--reps", "10", "--lax", i === 0 ? "14" : "none"], "bench/conv.ts")),
+        o.peerThreads.map((n) => peerJob("CONV", undefined, n, "timing", ["--reps", "10"], join(REPO, "bench", "peer_conv.py"))),
+      );
     } else if (config === "C1") {
       for (const d of o.toys) {
         const base = ["--config", "C1", "--datasets", d];
@@ -522,6 +534,11 @@ export function metricSpecs(config: PeerConfig): MetricSpec[] {
   switch (config) {
     case "MATMUL":
       return [{ key: "matmul_gflops", label: "512³ matmul, GFLOP/s", direction: "higher", unit: "GFLOP/s", get: (r) => num(r.gflops_per_s) }];
+    case "CONV":
+      return [
+        ...CONV_SHAPES.flatMap((shape) => (["fwd", "fwd+bwd"] as const).map((pass) => convSpec(shape, pass, "taps"))),
+        convSpec("14x14", "fwd", "lax.conv"),
+      ];
     case "C1":
       return [
         train({ op: "<=", value: 1.0 }),
@@ -560,6 +577,24 @@ export function metricSpecs(config: PeerConfig): MetricSpec[] {
         { key: "sample_items_per_s", label: "sample(64), items/s", direction: "higher", unit: "items/s", get: ips("sample_throughput") },
       ];
   }
+}
+
+/** The CONV job's shapes (bench/conv.ts and bench/peer_conv.py default to both). */
+const CONV_SHAPES = ["28x28", "14x14"] as const;
+
+/**
+ * One CONV figure: GFLOP/s of (shape, pass), ours from the records of implementation `ours`
+ * ("taps": src/nn/resnet.ts; "lax.conv": jax-js's own, the reference row), the peer's from torch.conv2d.
+ */
+export function convSpec(shape: string, pass: "fwd" | "fwd+bwd", ours: "taps" | "lax.conv"): MetricSpec {
+  const [h] = shape.split("x");
+  return {
+    key: `conv_${shape}_${pass === "fwd" ? "fwd" : "fwdbwd"}${ours === "taps" ? "" : "_lax"}_gflops`,
+    label: `3×3 conv 32→32, 64×${h}×${h}, ${pass === "fwd" ? "forward" : "forward+backward"}, GFLOP/s${ours === "taps" ? "" : " (ours: jax-js lax.conv, reference)"}`,
+    direction: "higher",
+    unit: "GFLOP/s",
+    get: (r) => (r.shape === shape && r.pass === pass && (r.impl === ours || r.impl === "torch.conv2d") ? num(r.gflops_per_s) : null),
+  };
 }
 
 /**

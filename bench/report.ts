@@ -80,6 +80,10 @@ function recordRows(results: readonly JobResult[]): string[][] {
         rows.push([res.job.side, res.job.setting, "MATMUL", "", "", "", `${f(r.ms_median)} ms/call`, "", "", "", "", "", `${f(r.gflops_per_s)} GFLOP/s`]);
         continue;
       }
+      if (r.config === "CONV") {
+        rows.push([res.job.side, res.job.setting, "CONV", String(r.impl ?? ""), "", `${String(r.shape ?? "")} ${String(r.pass ?? "")}`, `${f(r.ms_median)} ms/call`, f(r.contention), "", "", "", "", `${f(r.gflops_per_s)} GFLOP/s`]);
+        continue;
+      }
       if (r.skipped) {
         rows.push([res.job.side, res.job.setting, String(r.config), "", "", "", "skipped", "", "", "", "", "", String(r.skipped)]);
         continue;
@@ -152,9 +156,17 @@ export function targetLines(run: PeerRun): string[] {
     const gf = g.length ? `; GFLOP/s per step ours ${g.map((c) => f(c.ours)).join(", ")}, PyTorch ${g.map((c) => f(c.peer)).join(", ")} (ceilings: § Ceilings)` : "";
     lines.push(`${config} train step ≤ 2.0 × PyTorch's: ${t.text} — ${verdict(t.ok)}${gf}`);
   }
+  // the convolution's GFLOP/s beside the matmul's (§ Ceilings): ours / PyTorch, forward+backward at 28×28
+  const cell = (config: string, metric: string): string => {
+    const c = run.comparisons.find((x) => x.config === config && x.metric === metric);
+    return c && (c.ours !== null || c.peer !== null) ? `ours ${f(c.ours)}, PyTorch ${f(c.peer)}` : "not measured";
+  };
+  const convNote = run.comparisons.some((c) => c.config === "CONV" && (c.ours !== null || c.peer !== null))
+    ? `; 3×3 conv forward+backward GFLOP/s ${cell("CONV", "conv_28x28_fwdbwd_gflops")} at 28×28, ${cell("CONV", "conv_14x14_fwdbwd_gflops")} at 14×14, beside the 512³ matmul's ${cell("MATMUL", "matmul_gflops")} (§ Ceilings)`
+    : "";
   for (const config of ["C5", "C6"]) {
     const t = ratios(config, "train_ms_per_step");
-    lines.push(`${config} measured and reported: ${t.ok === null && !run.comparisons.some((c) => c.config === config && c.ratio !== null) ? t.text : `train-step ratio ${t.text} (short run)`}`);
+    lines.push(`${config} measured and reported: ${t.ok === null && !run.comparisons.some((c) => c.config === config && c.ratio !== null) ? t.text : `train-step ratio ${t.text} (short run)`}${convNote}`);
   }
   for (const q of run.quality.filter((x) => x.metric === "kl"))
     lines.push(
@@ -171,6 +183,7 @@ export function renderMarkdown(run: PeerRun): string {
   const mhz = typeof m.cpu_mhz === "number" ? m.cpu_mhz : null;
   const cores = typeof m.nproc === "number" ? m.nproc : null;
   const matmul = run.results.filter((r) => r.job.config === "MATMUL");
+  const conv = run.results.filter((r) => r.job.config === "CONV");
   const out: string[] = [];
   out.push("# Benchmarks: this library beside plain PyTorch, one run\n\n");
   out.push(
@@ -234,10 +247,31 @@ export function renderMarkdown(run: PeerRun): string {
     );
     out.push(table(["config", "kernels per step", "compile, ms", "next calls, ms (median of the probe's 2–5 calls after the first; still warming up)", "first trainFlow step, ms (after the probe)"], engineRows(run.engine)));
   }
-  if (matmul.length) {
+  if (matmul.length || conv.length) {
     out.push("\n## Ceilings\n\n");
     const rows = matmul.flatMap((r) => r.records.map((x) => [r.job.side === "ours" ? "ours (jax-js wasm, one jitted call)" : "PyTorch torch.mm", r.job.setting, f(x.ms_median), f(x.gflops_per_s)]));
-    out.push(table(["512³ float32 matmul", "setting", "ms (median of 15)", "GFLOP/s"], rows));
+    if (rows.length) out.push(table(["512³ float32 matmul", "setting", "ms (median of 15)", "GFLOP/s"], rows));
+    if (conv.length) {
+      out.push(
+        "\nThe C5/C6 conditioner's convolution alone (docs/reference/CONFIGS-IMAGES.md §2.2: 3×3, stride 1, zero padding 1, bias, 32→32 maps, batch 64), " +
+          "read next to the matmul above. Ours: one hidden convolution of src/nn/resnet.ts as resnetApply runs it (`resnetHiddenConv`: relu, pad of the flat channel-last grid, " +
+          "nine tap matmuls over shifted views, bias, mask), jitted; forward+backward is jit(grad) of Σ y⊙c w.r.t. input, W and b (bench/conv.ts). " +
+          "PyTorch: torch.nn.functional.conv2d, NCHW, and .backward(c) (bench/peer_conv.py; the kernel it ran is named). " +
+          "FLOPs: forward 2·N·H·W·c_in·c_out·9, forward+backward 3× that; GFLOP/s = FLOPs / median call time.\n\n",
+      );
+      const convRows = conv.flatMap((r) =>
+        r.records.map((x) => [
+          r.job.side === "ours" ? (x.impl === "lax.conv" ? "ours, jax-js lax.conv (reference)" : "ours, nine tap matmuls") : `PyTorch conv2d${Array.isArray(x.kernels) && x.kernels.some((k) => String(k).includes("mkldnn")) ? " (oneDNN)" : ""}`,
+          r.job.setting,
+          String(x.shape ?? ""),
+          String(x.pass ?? ""),
+          `${f(x.ms_median)} (${String(x.reps ?? "?")} calls)`,
+          f(x.gflops_per_s),
+          x.contention === null || x.contention === undefined ? "?" : `${(100 * Number(x.contention)).toFixed(0)}%`,
+        ]),
+      );
+      out.push(table(["3×3 conv 32→32, batch 64", "setting", "image", "pass", "ms (median)", "GFLOP/s", "other processes"], convRows));
+    }
     if (mhz && cores)
       out.push(
         `\nHardware, theoretical: ${cores} cores × ${(mhz / 1000).toFixed(2)} GHz; 128-bit wasm SIMD holds 4 float32 lanes, so with two vector units per core ` +

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   compare,
+  convFlops,
   DEFAULT_PEER_OPTIONS,
   findTorchPython,
   isReferenceBlas,
@@ -234,4 +235,105 @@ test("isReferenceBlas: Debian's libblas3 alone is the reference BLAS; OpenBLAS o
   assert.equal(isReferenceBlas(["/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0"]), true);
   assert.equal(isReferenceBlas(["/x/openblas-pthread/libblas.so.3", "/x/openblas-pthread/libopenblasp-r0.3.21.so"]), false);
   assert.equal(isReferenceBlas([]), false);
+});
+
+test("convFlops: 2·N·H·W·c_in·c_out·9 forward, 3× that forward+backward (C5's 32→32 at 28×28 and 14×14, batch 64)", () => {
+  assert.equal(convFlops(64, 28, 28, 32, 32, "fwd"), 924_844_032);
+  assert.equal(convFlops(64, 28, 28, 32, 32, "fwd+bwd"), 3 * 924_844_032);
+  assert.equal(convFlops(64, 14, 14, 32, 32, "fwd"), 924_844_032 / 4);
+  assert.equal(convFlops(1, 1, 1, 1, 1, "fwd"), 18);
+});
+
+test("CONV records (bench/conv.ts, bench/peer_conv.py) parse and compare per shape and pass; lax.conv only in its reference row", () => {
+  const ours = [
+    "[bench] progress",
+    '{"config":"CONV","impl":"taps","shape":"28x28","pass":"fwd","ms_median":76.5,"gflops_per_s":12.08}',
+    '{"config":"CONV","impl":"taps","shape":"28x28","pass":"fwd+bwd","ms_median":287.7,"gflops_per_s":9.64}',
+    '{"config":"CONV","impl":"taps","shape":"14x14","pass":"fwd","ms_median":18.3,"gflops_per_s":12.63}',
+    '{"config":"CONV","impl":"lax.conv","shape":"14x14","pass":"fwd","ms_median":1660,"gflops_per_s":0.14}',
+  ].join("\n");
+  const peer = [
+    '{"config": "CONV", "impl": "torch.conv2d", "shape": "28x28", "pass": "fwd", "gflops_per_s": 43.81, "contention": NaN, "kernels": ["aten::mkldnn_convolution"]}',
+    '{"config": "CONV", "impl": "torch.conv2d", "shape": "28x28", "pass": "fwd+bwd", "gflops_per_s": 63.2}',
+    '{"config": "CONV", "impl": "torch.conv2d", "shape": "14x14", "pass": "fwd", "gflops_per_s": 83.5}',
+  ].join("\n");
+  const o = parseJsonLines(ours);
+  const p = parseJsonLines(peer);
+  assert.equal(o.length, 4);
+  assert.equal(p.length, 3);
+  assert.equal(p[0]!.contention, null);
+  const all: Tagged[] = [
+    ...o.map((record) => ({ side: "ours" as const, setting: "1 thread", role: "timing" as const, record })),
+    ...p.map((record) => ({ side: "peer" as const, setting: "1 thread", role: "timing" as const, record })),
+    { side: "peer", setting: "2 threads", role: "timing", record: { config: "CONV", impl: "torch.conv2d", shape: "28x28", pass: "fwd", gflops_per_s: 35.5 } },
+  ];
+  const cs = compare(all, "CONV", null);
+  const by = (k: string) => cs.find((c) => c.metric === k)!;
+  assert.deepEqual(cs.map((c) => c.metric), ["conv_28x28_fwd_gflops", "conv_28x28_fwdbwd_gflops", "conv_14x14_fwd_gflops", "conv_14x14_fwdbwd_gflops", "conv_14x14_fwd_lax_gflops"]);
+  assert.equal(by("conv_28x28_fwd_gflops").ours, 12.08);
+  assert.equal(by("conv_28x28_fwd_gflops").peer, 43.81); // the better of 1 and 2 threads
+  assert.equal(by("conv_28x28_fwd_gflops").peer_setting, "1 thread");
+  assert.equal(by("conv_28x28_fwd_gflops").ratio, 0.276);
+  assert.equal(by("conv_28x28_fwdbwd_gflops").ours, 9.64);
+  assert.equal(by("conv_14x14_fwd_gflops").ours, 12.63); // not lax.conv's 0.14
+  assert.equal(by("conv_14x14_fwdbwd_gflops").ours, null);
+  const lax = by("conv_14x14_fwd_lax_gflops");
+  assert.equal(lax.ours, 0.14);
+  assert.equal(lax.peer, 83.5);
+  assert.match(lax.label, /lax\.conv/);
+});
+
+test("planJobs: CONV comes with C5 or C6 (or alone), right after MATMUL, ours and the peer alternating; lax.conv in the first setting only", () => {
+  assert.ok(!parsePeerArgs(["--config", "C1,C4"]).configs.includes("CONV"));
+  assert.deepEqual(parsePeerArgs(["--config", "C5"]).configs, ["MATMUL", "CONV", "C5"]);
+  assert.deepEqual(parsePeerArgs(["--config", "all"]).configs, ["MATMUL", "CONV", "C1", "C2", "C3", "C4", "C5", "C6"]);
+  const o = { ...parsePeerArgs(["--config", "conv"]), peerDir: "/peer" };
+  assert.deepEqual(o.configs, ["MATMUL", "CONV"]);
+  const jobs = planJobs(o, "/usr/bin/python3", "node").filter((j) => j.config === "CONV");
+  assert.deepEqual(jobs.map((j) => j.id), ["CONV ours 1 thread", "CONV peer 1 thread", "CONV ours threads", "CONV peer 2 threads"]);
+  assert.ok(jobs[0]!.argv.includes("bench/conv.ts"));
+  assert.deepEqual(jobs[0]!.argv.slice(-2), ["--lax", "14"]);
+  assert.ok(jobs[2]!.argv.includes("--threads") && jobs[2]!.argv.includes("none"));
+  assert.ok(jobs[1]!.argv.some((a) => a.endsWith("bench/peer_conv.py")));
+  assert.equal(jobs[1]!.env.OMP_WAIT_POLICY, "PASSIVE");
+  assert.deepEqual(jobs[3]!.argv.slice(-2), ["--threads", "2"]);
+  assert.match(jobs[3]!.command, /^OMP_WAIT_POLICY=PASSIVE .*bench\/peer_conv\.py --reps 10 --threads 2$/);
+});
+
+test("runPeer --config CONV without torch: the peer is skipped, only our CONV and MATMUL jobs are planned", async () => {
+  const lines: string[] = [];
+  const code = await runPeer(["--python", fakePython(), "--config", "CONV", "--dry-run"], { out: (l) => void lines.push(l), err: () => {} });
+  assert.equal(code, 0);
+  assert.equal(JSON.parse(lines[0]!).peer, "skipped");
+  const plan = lines.slice(1).map((l) => JSON.parse(l));
+  assert.deepEqual(plan.map((p) => p.id), ["MATMUL ours 1 thread", "MATMUL ours threads", "CONV ours 1 thread", "CONV ours threads"]);
+  assert.ok(plan.every((p) => !String(p.command).includes("peer_conv")));
+});
+
+test("renderMarkdown: the CONV records sit in § Ceilings next to the matmul, and the C5/C6 target lines quote the convolution's GFLOP/s", () => {
+  const rec = (side: "ours" | "peer", over: Record<string, unknown>): Record<string, unknown> => ({ config: "CONV", shape: "28x28", pass: "fwd+bwd", reps: 10, ms_median: 10, contention: 0.25, ...over });
+  const records = {
+    ours: [rec("ours", { impl: "taps", gflops_per_s: 9.64 }), rec("ours", { impl: "lax.conv", shape: "14x14", pass: "fwd", gflops_per_s: 0.14 })],
+    peer: [rec("peer", { impl: "torch.conv2d", gflops_per_s: 63.2, kernels: ["aten::mkldnn_convolution"] })],
+  };
+  const all: Tagged[] = (["ours", "peer"] as const).flatMap((side) => records[side].map((record) => ({ side, setting: "1 thread", role: "timing" as const, record })));
+  const job = (side: "ours" | "peer") => ({ id: `CONV ${side} 1 thread`, config: "CONV" as const, side, setting: "1 thread", role: "timing" as const, argv: [], env: {}, command: `cmd-${side}` });
+  const run: PeerRun = {
+    options: { ...DEFAULT_PEER_OPTIONS, configs: ["MATMUL", "CONV", "C5"] },
+    python: { python: "/usr/bin/python3", torch: "1.13.0" },
+    argv: ["--config", "CONV"],
+    started: "2026-12-02T19:00:00.000Z",
+    finished: "2026-12-02T19:01:00.000Z",
+    results: (["ours", "peer"] as const).map((side) => ({ job: job(side), records: records[side], wall_s: 20, other_load: 0.25, exit_code: 0, started: "" })),
+    comparisons: compare(all, "CONV", null),
+    quality: [],
+    engine: [],
+    machine: { nproc: 2, cpu: "Test CPU" },
+  };
+  const md = renderMarkdown(run);
+  assert.match(md, /## Ceilings/);
+  assert.match(md, /\| ours, nine tap matmuls \| 1 thread \| 28x28 \| fwd\+bwd \| 10 \(10 calls\) \| 9\.64 \| 25% \|/);
+  assert.match(md, /\| PyTorch conv2d \(oneDNN\) \| 1 thread \| 28x28 \| fwd\+bwd \| 10 \(10 calls\) \| 63\.2 \|/);
+  assert.match(md, /ours, jax-js lax\.conv \(reference\)/);
+  assert.match(md, /C5 measured and reported: .*3×3 conv forward\+backward GFLOP\/s ours 9\.64, PyTorch 63\.2 at 28×28/);
 });
