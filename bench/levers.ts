@@ -16,18 +16,19 @@
  * Workloads (docs/reference/CONFIGS.md): c1step = C1's jitted train step (loss, gradients, Adam in one
  * jit, batch 256, fixed batch); c1lp / c1sample = log-prob / sample at 10,000; c2step = C2's MAF(5)
  * (D = 8, MADE 3×512) step at batch 512; c2lp = its log-prob at 10,000; matmul = a 512³ float32
- * matmul in one jitted call (GFLOP/s); mm<m>x<k>x<n> / mmT… / mmL… = one [m,k]·[k,n] product (T: the
+ * matmul in one jitted call (GFLOP/s); c6step / c6lp = C6's NICE step at batch 200 / log-prob at 1,000
+ * (CONFIGS-IMAGES.md §3; 15.2 M parameters); mm<m>x<k>x<n> / mmT… / mmL… = one [m,k]·[k,n] product (T: the
  * right operand stored [n,k] and read transposed, a dense layer's input gradient g·Wᵀ; L: the left one
  * stored [k,m], a weight gradient xᵀ·g).
  * Prints one JSON line per workload: wall-time medians per variant (ms, items/s, GFLOP/s), the least
  * process CPU time per unit over the rounds (cpu_ms_min; robust to waiting for a core), and the median
  * over rounds of the ratio first/second variant.
  */
-import { jit, np, setDebug, valueAndGrad, type Array, type JsTree } from "../src/engine/jax.js";
+import { blockUntilReady, jit, np, setDebug, valueAndGrad, type Array, type JsTree } from "../src/engine/jax.js";
 import { fromValues } from "../src/engine/dtype.js";
 import { keyFromSeed } from "../src/engine/random.js";
 import { relaxedSimdState } from "../src/engine/wasm-simd.js";
-import { threadCount } from "../src/engine/threads.js";
+import { threadCount, threadStats } from "../src/engine/threads.js";
 import { refTree } from "../src/engine/tree.js";
 import { build, buildBase, buildLayers } from "../src/flows/build.js";
 import { Chain } from "../src/bijectors/chain.js";
@@ -96,6 +97,9 @@ function stepWork(name: string, flow: Flow, x: Array, perSample: number): Work {
     itemName: "step",
     async run(n) {
       for (let i = 0; i < n; i++) await one();
+      // with threads, kernels after the loss may still be queued in jax-js's pool: let them finish
+      // inside this round (a busy pool also keeps the next variant's kernels in its queue)
+      await blockUntilReady(state as unknown as JsTree<Array>);
     },
     once: one,
   };
@@ -107,6 +111,16 @@ function c1Flow(): Flow {
 function c2Flow(): Flow {
   const { config } = build({ flow: "maf", dim: 8, layers: 5, hidden: [512, 512, 512], permutation: "reverse", seed: 0, dtype: "float32" });
   return new Flow(buildBase(config), new Chain([...buildLayers(config), Permutation.reverse(8)]));
+}
+
+/** C6 (CONFIGS-IMAGES.md §3): NICE, 4 additive couplings with MLPs 392-1000×4-392, on flat 784-vectors. */
+function c6Flow(): Flow {
+  return build({ flow: "nice", image: [1, 28, 28], layers: 4, hidden: [1000, 1000, 1000, 1000], seed: 0, dtype: "float32" }).flow;
+}
+/** Pixel-like rows in [0, 1) for C6 (timing only: the values do not change the work). */
+function c6Rows(n: number): Array {
+  const frac = (v: number): number => v - Math.floor(v);
+  return fromValues(Float64Array.from({ length: n * 784 }, (_, i) => frac(Math.sin(i * 12.9898) * 43758.5453)), [n, 784], "float32");
 }
 
 function logProbWork(name: string, flow: Flow, x: Array, batch: number, perSample: number): Work {
@@ -178,6 +192,10 @@ function makeWork(name: string): Work {
       return stepWork(name, c2Flow(), fromValues(sampleGmm(8, 512, 1), [512, 8], "float32"), 2);
     case "c2lp":
       return logProbWork(name, c2Flow(), fromValues(sampleGmm(8, 10000, 1), [10000, 8], "float32"), 10000, 1);
+    case "c6step":
+      return stepWork(name, c6Flow(), c6Rows(200), 1);
+    case "c6lp":
+      return logProbWork(name, c6Flow(), c6Rows(1000), 1000, 1);
     case "matmul":
       return matmulWork(512, 5);
     default:
@@ -339,6 +357,8 @@ async function main(): Promise<void> {
       }
     variants[0]![1]();
     const out: Record<string, unknown> = { work: name, kernels, rounds: ROUNDS, per_round: w.perSample, relaxed_simd: relaxedSimdState(), threads: threadCount() };
+    // kernels of the asynchronous path so far: on the worker threads / run on the main thread
+    if (threadCount() > 0) out.thread_stats = threadStats();
     for (const [v] of variants) {
       const ms = median(times[v]!);
       const c = Math.min(...cpu[v]!);
