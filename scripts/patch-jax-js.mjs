@@ -33,6 +33,11 @@
 //    right operand of g·Wᵀ before a tiled matmul (C1 step 4.11 vs 4.10 ms, C2 310 vs 308 ms); vector
 //    lane sums in the K-vectorised matmul (same bits, C1 3.75 vs 3.69 ms); unrolling the tiled
 //    matmul's k loop 2× or 4× (512³ 7.4 → 9.0–9.8 ms: slower).
+// 4. pool-inline (dist/backend-*; on top of 3, switchable: __nflowJaxSpeed.poolInline): with threads on
+//    (src/engine/threads.ts), a cheap kernel runs at once on the main thread when jax-js's worker pool
+//    has nothing in flight, instead of going through the pool's promise queue; same chunks, same bits
+//    (test/engine/pool-inline.test.ts). C1 step with threads 8.77 → 6.71 ms (one process, --ab
+//    sub:poolInline); against threads off, 1.35× → 1.05× slower (docs/performance.md).
 //
 // If a target text is missing (another jax-js version), the file is left unchanged and a warning
 // is printed: `npm install` never fails because of this script, and test/engine/float64.test.ts
@@ -520,6 +525,72 @@ const SPEED_BACKEND_EDITS = [
   ],
 ];
 
+export const POOL_MARK = "/* nflow-patch: pool-inline v1 */";
+
+/**
+ * 4. pool-inline (docs/performance.md "Threads"; switchable: `__nflowJaxSpeed.poolInline = false`, or
+ *    the speed patch off): with the worker pool (threads on), every kernel of the asynchronous path
+ *    went through WasmWorkerPool's promise queue, cheap or not: per kernel an `#enqueue` (3 chained
+ *    promises), an async `#dispatchNow` (one promise per chunk, up to 4 chunks, each with its own
+ *    onmessage closure and posted message), `Promise.all`, the epoch hooks, and the backend's
+ *    incRef/decRef of every slot around `waitForEpoch(...).then(...)`: ~14 promises and ~6 microtask
+ *    turns per kernel before the next one could start, for kernels of a few µs (C1 step: 313
+ *    kernels, 3.7 → 5.0 ms). The patch runs a kernel at once, on the main thread, inside the backend's
+ *    dispatch, when the pool has nothing in flight (every queued kernel and routine has finished, so
+ *    nothing else reads or writes the memory) and the kernel has been measured cheap: its first 3
+ *    runs are timed here, and it stays here when the fastest took < 1 ms (src/engine/threads.ts's
+ *    rule; the verdicts are shared with it, `__nflowJaxSpeed.verdicts`). It runs the very chunks the
+ *    pool would post to the workers, in order (same kernel, same chunks: same bits as on the workers).
+ *    A kernel queued behind work in flight still goes through the pool (threads.ts then runs it inline
+ *    or on a thread). The workers are started only when a kernel first goes to them.
+ */
+const POOL_STATE = String.raw`
+//#region nflow-patch: cheap kernels skip the worker pool's queue
+${POOL_MARK}
+nflowSpeed.stats.poolInline ??= 0;
+/** Per kernel hash: main-thread run times so far (ms), or the verdict (true: stays on the main thread). */
+nflowSpeed.verdicts ??= new Map();
+const NFLOW_INLINE_BELOW_MS = 1;
+const NFLOW_TRIAL_RUNS = 3;
+/**
+ * Runs a kernel of the asynchronous path here and now, in the pool's chunks, if the pool is idle and
+ * the kernel is cheap (or still on trial); returns false to leave it to the pool.
+ */
+function nflowPoolInline(pool, program, ptrs, memory, kernel) {
+	if (!nflowSpeed.on || nflowSpeed.poolInline === false || !pool.nflowIdle) return false;
+	const verdicts = nflowSpeed.verdicts;
+	const verdict = verdicts.get(program.kernelHash);
+	if (verdict === false) return false;
+	const fn = nflowKernelFn(program, memory, kernel);
+	nflowSpeed.stats.poolInline++;
+	if (verdict === true) {
+		pool.nflowRunChunks(fn, ptrs, program.workSize, program.chunkAlignment, program.minWorkPerWorker);
+		return true;
+	}
+	const t0 = performance.now();
+	pool.nflowRunChunks(fn, ptrs, program.workSize, program.chunkAlignment, program.minWorkPerWorker);
+	const times = [...(verdict ?? []), performance.now() - t0];
+	verdicts.set(program.kernelHash, times.length >= NFLOW_TRIAL_RUNS ? Math.min(...times) < NFLOW_INLINE_BELOW_MS : times);
+	return true;
+}
+//#endregion
+`;
+
+/** [description, target text, replacement] of the pool-inline patch for the wasm backend chunk (after the speed patch). */
+const POOL_BACKEND_EDITS = [
+  ["pool-inline state", "//#region src/backend/wasm.ts\n", POOL_STATE + "//#region src/backend/wasm.ts\n"],
+  [
+    "pool idle flag and chunked main-thread run",
+    "\tget epoch() {\n\t\treturn this.#epoch;\n\t}\n",
+    "\tget epoch() {\n\t\treturn this.#epoch;\n\t}\n\t/** nflow-patch: nothing in flight (every queued kernel and routine has finished). */\n\tget nflowIdle() {\n\t\treturn this.#epoch === this.#epochEnd;\n\t}\n\t/** nflow-patch: the chunks #dispatchNow would post to the workers, run by fn here, in order. */\n\tnflowRunChunks(fn, ptrs, size, chunkAlignment = 16, minWorkPerWorker = MIN_ELEMS_PER_THREAD) {\n\t\tif (size === 0) return;\n\t\tconst n = Math.min(this.#numWorkers, Math.ceil(size / minWorkPerWorker));\n\t\tconst chunkSize = Math.ceil(size / n / chunkAlignment) * chunkAlignment;\n\t\tfor (let i = 0; i < n; i++) {\n\t\t\tconst begin = i * chunkSize;\n\t\t\tif (begin >= size) break;\n\t\t\tfn(...ptrs, begin, Math.min(begin + chunkSize, size));\n\t\t}\n\t}\n",
+  ],
+  [
+    "cheap kernel run at once when the pool is idle",
+    "\t\t\tif (this.#workerPool && !sync) {\n\t\t\t\tconst retainedSlots = [...inputs, ...outputs];\n\t\t\t\tfor (const slot of retainedSlots) this.incRef(slot);\n\t\t\t\tconst epoch = this.#workerPool.dispatch(",
+    "\t\t\tif (this.#workerPool && !sync && nflowPoolInline(this.#workerPool, program, ptrs, this.#memory, exe.source)) {} else if (this.#workerPool && !sync) {\n\t\t\t\tconst retainedSlots = [...inputs, ...outputs];\n\t\t\t\tfor (const slot of retainedSlots) this.incRef(slot);\n\t\t\t\tconst epoch = this.#workerPool.dispatch(",
+  ],
+];
+
 /**
  * The same for the main chunk: a PendingExecute whose kernel was prepared before skips the async
  * round; a jitted call finds its compiled program on its Jaxpr object instead of hashing the whole
@@ -585,6 +656,9 @@ export function patchJax(dist = jaxDistDir()) {
     if (!isBackend && !isIndex) continue;
     results.push([name, patchFile(join(dist, name), isBackend ? BACKEND_EDITS : INDEX_EDITS), "float64"]);
     results.push([name, patchFile(join(dist, name), isBackend ? SPEED_BACKEND_EDITS : SPEED_INDEX_EDITS, SPEED_MARK), "speed"]);
+    // the pool-inline edits call the speed patch's functions: only on top of it
+    if (isBackend)
+      results.push([name, readFileSync(join(dist, name), "utf8").includes(SPEED_MARK) ? patchFile(join(dist, name), POOL_BACKEND_EDITS, POOL_MARK) : "not patched: needs the speed patch", "pool"]);
   }
   return results;
 }
@@ -598,7 +672,11 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     process.exit(0);
   }
   if (!existsSync(dist)) process.exit(0);
-  const effect = { float64: "float64 stays float32-accurate on wasm", speed: "kernel dispatch stays at jax-js's own speed" };
+  const effect = {
+    float64: "float64 stays float32-accurate on wasm",
+    speed: "kernel dispatch stays at jax-js's own speed",
+    pool: "with threads, every kernel goes through jax-js's worker queue",
+  };
   for (const [name, result, which] of patchJax(dist)) {
     if (result.startsWith("not patched")) console.warn(`nflow: @jax-js/jax ${name}: ${which} patch ${result}; ${effect[which]}`);
   }

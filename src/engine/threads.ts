@@ -22,6 +22,12 @@
  * kernel of the async path to its workers, and a round trip costs more than most kernels of a
  * small flow (a 2-D RealNVP step went 10 → 33 ms): so each kernel is first timed on the main
  * thread, and only those slower than 1 ms go to the threads (same kernel, same chunks: same bits).
+ * Even a kernel run inline here had first gone through jax-js's pool queue (a dozen promises and
+ * several microtask turns per kernel); the pool-inline part of the speed patch
+ * (scripts/patch-jax-js.mjs, part 4) now runs a cheap kernel at once inside the backend's dispatch
+ * when the pool has nothing in flight, by the same rule (its first 3 runs timed, < 1 ms stays; the
+ * verdicts are shared, `__nflowJaxSpeed.verdicts`) and in the same chunks. What still reaches
+ * `flushBatch` below is a kernel queued behind work in flight on the threads.
  *
  * The worker threads are `unref()`ed whenever they have no work in flight, so a script that never
  * calls `shutdownThreads()` still exits; while a kernel runs on them they hold the process open,
@@ -52,9 +58,27 @@
  *   [512,512]·[512,16] (C2's output layer) 0.33–0.37 → 0.37–0.39 ms (slower: too small to split)
  *   C1 log-prob of 10,000                  35.9 → 29.0–29.7 ms    (1.22×)
  *   C1 step (RealNVP 8 × 64-64, B = 256)   3.69–3.85 → 5.03–5.06 ms (0.75×: slower)
- * Decision: threads pay for large matmuls (C2, C3, C1-sized log-prob/sampling batches) when a core
- * is free, and cost 30% on a small flow's training step; the default stays OFF (small flows are the
- * default case, and the machine's load is unknown when the pool must be chosen).
+ * Decision then: threads pay for large matmuls (C2, C3, C1-sized log-prob/sampling batches) when a
+ * core is free, and cost 30% on a small flow's training step; the default stayed OFF.
+ *
+ * With the pool-inline patch, 2 December evening (docs/performance.md, "Threads without the queue";
+ * a slower, shared machine: /proc/stat 190–200 idle jiffies per second before most processes),
+ * bench/levers.ts --ab none, processes alternated off / on / on without the patch
+ * (`LEVERS_OFF=poolInline`), medians over processes:
+ *   C1 step, 7 × 3 processes     off 8.37 ms wall, 8.16 ms CPU; on 8.75 / 8.60 (1.05× slower);
+ *                                without the patch 11.28 / 10.71 (1.35× slower)
+ *   C1 log-prob of 10,000, 3 × 3 off 80.4 ms; on 68.0; without the patch 64.9 (the gain stays)
+ *   C2 step, 3 × 3               off 642 ms; on 447; without the patch 456 (the gain stays)
+ * and in one process (NFLOW_THREADS=1 --ab sub:poolInline, 7 rounds): C1 step 8.77 → 6.71 ms
+ * (ratio 0.78), C1 log-prob and C2 step unchanged (1.00, 1.01). A small flow never starts a worker.
+ * The default still stays OFF, for a reason of correctness rather than speed: once a kernel has gone
+ * to the threads, its outputs are in flight until awaited, and a synchronous read refuses them. A
+ * common path does that: `onCheckpoint` gets the params of a step whose loss was awaited but whose
+ * Adam update may still run (without a validation set nothing else waits for them), and `fit`'s
+ * FlowModel view reads synchronously; a MAF 2 × [512, 512] trained with `onCheckpoint: (p) =>
+ * treeToHost(p)` throws "cannot read synchronously from a slot with async work" with
+ * NFLOW_THREADS=1 and runs without threads. Turning threads on by default would first need such
+ * paths to settle what they hand out (`await blockUntilReady(params)` before `onCheckpoint`).
  */
 import type { Worker as NodeWorker } from "node:worker_threads";
 import { FlowError } from "./errors.js";
@@ -141,6 +165,8 @@ type KernelFn = (...args: number[]) => void;
 const INLINE_BELOW_MS = 1;
 /** Main-thread runs of a kernel before its verdict (the first run may still be unoptimised code). */
 const TRIAL_RUNS = 3;
+// scripts/patch-jax-js.mjs's pool-inline part decides by the same rule (NFLOW_INLINE_BELOW_MS,
+// NFLOW_TRIAL_RUNS) in the same verdict map: keep the two pairs equal.
 
 type NodeProcess = {
   versions?: { node?: string };
@@ -221,6 +247,20 @@ function mainThreadKernel(msg: KernelMessage): KernelFn {
   return fn;
 }
 
+/** The speed patch's per-kernel state (scripts/patch-jax-js.mjs), when it is installed. */
+type JaxSpeed = { on: boolean; poolInline?: boolean; verdicts?: Map<string, number[] | boolean>; stats: Record<string, number> };
+function jaxSpeed(): JaxSpeed | undefined {
+  return (globalThis as { __nflowJaxSpeed?: JaxSpeed }).__nflowJaxSpeed;
+}
+
+/**
+ * Verdicts per kernel hash: the pool-inline patch's map when it is installed (it times kernels the
+ * same way when the pool is idle, before they ever reach the pool), else this module's own.
+ */
+function sharedVerdicts(): Map<string, number[] | boolean> {
+  return jaxSpeed()?.verdicts ?? state.verdicts;
+}
+
 /**
  * Runs after jax-js has posted every chunk of one kernel (its pool posts them in one synchronous
  * loop and waits for all before the next kernel, so nothing else touches the memory meanwhile).
@@ -232,7 +272,8 @@ function flushBatch(): void {
   state.batch = [];
   if (items.length === 0) return;
   const hash = items[0]!.msg.kernelHash;
-  const verdict = state.verdicts.get(hash);
+  const verdicts = sharedVerdicts();
+  const verdict = verdicts.get(hash);
   if (verdict === false || state.initMessage === undefined) {
     state.stats.threaded++;
     for (const { front, msg } of items) front.send(msg);
@@ -250,7 +291,7 @@ function flushBatch(): void {
   state.stats.inline++;
   if (verdict !== true) {
     const times = [...(verdict ?? []), ms];
-    state.verdicts.set(hash, times.length >= TRIAL_RUNS ? Math.min(...times) < INLINE_BELOW_MS : times);
+    verdicts.set(hash, times.length >= TRIAL_RUNS ? Math.min(...times) < INLINE_BELOW_MS : times);
   }
   for (const { front } of items) front.deliver({ type: "done", ok: true });
 }
@@ -458,7 +499,7 @@ function poolSize(): number {
  * cheap enough (< 1 ms) to run on the main thread without a round trip. For diagnostics.
  */
 export function threadStats(): { threaded: number; inline: number } {
-  return { ...state.stats };
+  return { threaded: state.stats.threaded, inline: state.stats.inline + (jaxSpeed()?.stats.poolInline ?? 0) };
 }
 
 /** Worker threads that are running now (0 before the first asynchronous dispatch and after shutdown). */
