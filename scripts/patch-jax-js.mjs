@@ -533,7 +533,7 @@ export const POOL_MARK = "/* nflow-patch: pool-inline v1 */";
  *    went through WasmWorkerPool's promise queue, cheap or not: per kernel an `#enqueue` (3 chained
  *    promises), an async `#dispatchNow` (one promise per chunk, up to 4 chunks, each with its own
  *    onmessage closure and posted message), `Promise.all`, the epoch hooks, and the backend's
- *    incRef/decRef of every slot around `waitForEpoch(...).then(...)`: ~14 promises and ~6 microtask
+ *    incRef/decRef of every slot around `waitForEpoch(...).then(...)`: ~11 promises (4 chunks) and a chain of microtask
  *    turns per kernel before the next one could start, for kernels of a few µs (C1 step: 313
  *    kernels, 3.7 → 5.0 ms). The patch runs a kernel at once, on the main thread, inside the backend's
  *    dispatch, when the pool has nothing in flight (every queued kernel and routine has finished, so
