@@ -530,7 +530,7 @@ const stepMs = (r: Record<string, unknown>): number | null => num(r.ms_per_step_
 
 /** The figures compared for each configuration, with the targets of issue 10. */
 export function metricSpecs(config: PeerConfig): MetricSpec[] {
-  const train = (target?: MetricSpec["target"]): MetricSpec => ({ key: "train_ms_per_step", label: "train step, ms (median of steps 100..599)", direction: "lower", unit: "ms", get: stepMs, ...(target ? { target } : {}) });
+  const train = (target?: MetricSpec["target"]): MetricSpec => ({ key: "train_ms_per_step", label: "train step, ms (median of the steps in 100..599 that ran; of all steps if ≤ 100 ran)", direction: "lower", unit: "ms", get: stepMs, ...(target ? { target } : {}) });
   switch (config) {
     case "MATMUL":
       return [{ key: "matmul_gflops", label: "512³ matmul, GFLOP/s", direction: "higher", unit: "GFLOP/s", get: (r) => num(r.gflops_per_s) }];
