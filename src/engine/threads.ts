@@ -77,8 +77,10 @@
  * Adam update may still run (without a validation set nothing else waits for them), and `fit`'s
  * FlowModel view reads synchronously; a MAF 2 × [512, 512] trained with `onCheckpoint: (p) =>
  * treeToHost(p)` throws "cannot read synchronously from a slot with async work" with
- * NFLOW_THREADS=1 and runs without threads. Turning threads on by default would first need such
- * paths to settle what they hand out (`await blockUntilReady(params)` before `onCheckpoint`).
+ * NFLOW_THREADS=1 and runs without threads. The training loop now settles the params before
+ * `onCheckpoint` (test/engine/threads.test.ts runs that case on the threads); the other synchronous
+ * reads of src/ (FlowModel's sync methods, MAF inversion, treeToHost) each need the same audit before
+ * threads can be on by default.
  */
 import type { Worker as NodeWorker } from "node:worker_threads";
 import { FlowError } from "./errors.js";

@@ -238,8 +238,13 @@ export async function runTrainingLoop(params: FlowParams, objective: Objective, 
       evalsSinceBest++;
     }
     progress(phase, valLoss);
-    // a page draws the current model here, or pauses training by settling later
-    if (settings.onCheckpoint) await settings.onCheckpoint(state.params, progressEvent(phase, valLoss));
+    // a page draws the current model here, or pauses training by settling later. The params are
+    // settled first: with the wasm worker pool (engine/threads.ts) the step's Adam update may still be
+    // in flight (only its loss was awaited), and a synchronous read (FlowModel, treeToHost) refuses that
+    if (settings.onCheckpoint) {
+      await blockUntilReady(state.params);
+      await settings.onCheckpoint(state.params, progressEvent(phase, valLoss));
+    }
     windowLoss = 0;
     windowSteps = 0;
     windowTime = 0;

@@ -85,7 +85,7 @@ test("threads: enableThreads() before the engine loads; the matmul runs on the w
   assertSameProduct(out.values, reference());
 });
 
-test("threads: NFLOW_THREADS=2; shutdown ends the workers, the next read restarts them; trained params are readable synchronously", () => {
+test("threads: NFLOW_THREADS=2; shutdown ends the workers, the next read restarts them; trained params, and those onCheckpoint gets, are readable synchronously", () => {
   const out = runChild("env", "2");
   assert.equal(out.active, true);
   assert.equal(out.count, 2);
@@ -96,6 +96,7 @@ test("threads: NFLOW_THREADS=2; shutdown ends the workers, the next read restart
   assert.equal(out.restartSame, true);
   assert.equal(out.liveAfterRestart, 2);
   assert.equal(out.savedLeaves, 4);
+  assert.ok(Number(out.checkpointLeaves) > 0, `onCheckpoint read ${out.checkpointLeaves} leaves`);
 });
 
 test("threads: nflow train --threads trains on the workers, saves, and exits", () => {
