@@ -16,7 +16,8 @@
  * Workloads (docs/reference/CONFIGS.md): c1step = C1's jitted train step (loss, gradients, Adam in one
  * jit, batch 256, fixed batch); c1lp / c1sample = log-prob / sample at 10,000; c2step = C2's MAF(5)
  * (D = 8, MADE 3×512) step at batch 512; c2lp = its log-prob at 10,000; matmul = a 512³ float32
- * matmul in one jitted call (GFLOP/s); c6step / c6lp = C6's NICE step at batch 200 / log-prob at 1,000
+ * matmul in one jitted call (GFLOP/s); c5step = one C5 gradient pass of 16
+ * images and Adam (a C5 step of 64 is 4 passes); c6step / c6lp = C6's NICE step at batch 200 / log-prob at 1,000
  * (CONFIGS-IMAGES.md §3; 15.2 M parameters); mm<m>x<k>x<n> / mmT… / mmL… = one [m,k]·[k,n] product (T: the
  * right operand stored [n,k] and read transposed, a dense layer's input gradient g·Wᵀ; L: the left one
  * stored [k,m], a weight gradient xᵀ·g).
@@ -117,6 +118,10 @@ function c2Flow(): Flow {
 function c6Flow(): Flow {
   return build({ flow: "nice", image: [1, 28, 28], layers: 4, hidden: [1000, 1000, 1000, 1000], seed: 0, dtype: "float32" }).flow;
 }
+/** C5 (CONFIGS-IMAGES.md §2): multi-scale RealNVP with ResNet(32, 2 blocks) conditioners, logit α = 0.05. */
+function c5Flow(): Flow {
+  return build({ flow: "realnvp", image: [1, 28, 28], layers: 3, hidden: [32, 32], scales: 2, logit: 0.05, seed: 0, dtype: "float32" }).flow;
+}
 /** Pixel-like rows in [0, 1) for C6 (timing only: the values do not change the work). */
 function c6Rows(n: number): Array {
   const frac = (v: number): number => v - Math.floor(v);
@@ -192,6 +197,9 @@ function makeWork(name: string): Work {
       return stepWork(name, c2Flow(), fromValues(sampleGmm(8, 512, 1), [512, 8], "float32"), 2);
     case "c2lp":
       return logProbWork(name, c2Flow(), fromValues(sampleGmm(8, 10000, 1), [10000, 8], "float32"), 10000, 1);
+    case "c5step":
+      // one gradient pass of 16 images: C5's batch of 64 runs as 4 such passes (bench/images.ts microBatch)
+      return stepWork(name, c5Flow(), c6Rows(16), 1);
     case "c6step":
       return stepWork(name, c6Flow(), c6Rows(200), 1);
     case "c6lp":
