@@ -69,7 +69,7 @@ export interface OptimizerOptions {
   signal?: AbortSignal;
   /**
    * Divergence detection beyond non-finite losses (train/divergence.ts): stop when the monitored
-   * loss stays far above the best for several evaluations, or one step's loss explodes.
+   * loss stays far above the best for several evaluations, or the step loss explodes for 3 steps in a row.
    * Default `{ factor: 1, evaluations: 3 }`; `false`: stop only on a non-finite loss.
    */
   divergence?: DivergenceOptions | false;

@@ -25,11 +25,19 @@ test("blow-up: three evaluations in a row above best + (|best| + D); one below r
   assert.equal(image.evaluation(-3000 + 3800, -3000, 2, 1e-3, "validation")?.kind, "blow-up");
 });
 
-test("explosion and non-finite steps stop at once; false keeps only the non-finite rule", () => {
+test("explosion: three steps in a row above best + 100·(|best| + D); a non-finite step stops at once; false keeps only the non-finite rule", () => {
   const m = divergenceMonitor({}, 2);
   assert.equal(m.step(500, 4, 7, 1e-3), undefined, "below best + 100·(|best| + D) = 604");
-  assert.equal(m.step(605, 4, 8, 1e-3)?.kind, "explosion");
-  assert.equal(m.step(Infinity, 4, 9, 1e-3)?.kind, "non-finite");
+  assert.equal(m.step(605, 4, 8, 1e-3), undefined, "one step above: not yet");
+  assert.equal(m.step(7e4, 4, 9, 1e-3), undefined, "two steps above: not yet");
+  assert.equal(m.step(3, 4, 10, 1e-3), undefined, "below again: the run restarts");
+  assert.equal(m.step(605, 4, 11, 1e-3), undefined);
+  assert.equal(m.step(606, 4, 12, 1e-3), undefined);
+  const d = m.step(7e4, 4, 13, 0.5);
+  assert.deepEqual(d, { kind: "explosion", step: 13, loss: 7e4, of: "training step", bestLoss: 4, steps: 3, lr: 0.5 });
+  assert.equal(describeDivergence(d!), "training diverged at step 13: the training loss jumped to 7.00e+4 nats per row, far above the best 4.0000, for 3 steps in a row (learning rate 0.500)");
+  assert.equal(m.step(Infinity, 4, 14, 1e-3)?.kind, "non-finite");
+  assert.equal(divergenceMonitor({}, 2).step(NaN, 4, 1, 1e-3)?.kind, "non-finite", "a non-finite loss does not wait");
   assert.equal(m.step(1e9, Infinity, 1, 1e-3), undefined, "no finite best yet: nothing to compare with");
   const off = divergenceMonitor(false, 2);
   assert.equal(off.step(1e30, 4, 1, 1), undefined);
@@ -37,6 +45,19 @@ test("explosion and non-finite steps stop at once; false keeps only the non-fini
   assert.equal(off.step(NaN, 4, 2, 1)?.kind, "non-finite");
   assert.throws(() => divergenceMonitor({ factor: 0 }, 2), ConfigError);
   assert.throws(() => divergenceMonitor({ evaluations: 1.5 }, 2), ConfigError);
+});
+
+test("a one-step spike that recovers is not an explosion (C1 8gaussians seed 0, steps 255..270, best 5.96)", () => {
+  // the measured losses of bench/run.ts C1 8gaussians seed 0 with relaxed SIMD (src/train/divergence.ts header):
+  // one row of step 260's batch had an NLL of 6.7e5 nats; the run recovers and ends at KL 0.134
+  const losses = [3.161, 3.209, 3.078, 3.778, 4.113, 2636.539, 3.481, 3.924, 4.417, 4.369, 4.421, 4.314, 4.202, 4.187, 4.116, 4.129];
+  const m = divergenceMonitor(undefined, 2);
+  losses.forEach((l, i) => assert.equal(m.step(l, 5.96, 255 + i, 1e-3), undefined, `step ${255 + i}`));
+  // the same loss held for three steps is one
+  const held = divergenceMonitor(undefined, 2);
+  assert.equal(held.step(2636.539, 5.96, 260, 1e-3), undefined);
+  assert.equal(held.step(2636.539, 5.96, 261, 1e-3), undefined);
+  assert.equal(held.step(2636.539, 5.96, 262, 1e-3)?.kind, "explosion");
 });
 
 test("fit: a learning rate of 10 diverges (it used to 'complete' with 7e4 nats); the record says so in data units", async () => {
