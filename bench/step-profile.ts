@@ -20,7 +20,8 @@
  * Bare steps of the variants alternate in blocks of 25 ("paired blocks": the median over blocks of
  * the ratio of adjacent blocks' medians, the figure least affected by other load); trainFlow runs
  * alternate whole runs.
- * PyTorch's C1 step is 2.6–2.8 ms (docs/reference/PEERS.md); `vs_torch_2_7ms` divides by 2.7.
+ * No ratio to PyTorch here: a peer figure from another machine and day means nothing next to these
+ * (issue 10); `npm run bench -- --peer` times both sides in one run.
  * `kernels` is the number of kernel launches of the jitted bare step (from the compiled program).
  */
 import { resolve } from "node:path";
@@ -218,13 +219,7 @@ async function main(): Promise<void> {
       if (WITH_TRAIN) ratios[`train ${name}/${names[0]}`] = round(s.train_ms_median_of_rounds! / base.train_ms_median_of_rounds!);
     }
   }
-  const torch: Record<string, number> = {};
-  for (const name of names) {
-    const s = summary[name] as { bare_ms: number; train_ms_median_of_rounds?: number };
-    torch[`bare ${name}/torch`] = round(s.bare_ms / 2.7, 2);
-    if (WITH_TRAIN) torch[`train ${name}/torch`] = round(s.train_ms_median_of_rounds! / 2.7, 2);
-  }
-  console.log(JSON.stringify({ what: "summary", steps: STEPS, rounds: ROUNDS, layers: LAYERS, summary, ratios, vs_torch_2_7ms: torch }));
+  console.log(JSON.stringify({ what: "summary", steps: STEPS, rounds: ROUNDS, layers: LAYERS, summary, ratios }));
   for (const b of Object.values(bares)) {
     disposeTree(b.state.params);
     b.state.adam.m.dispose();
