@@ -27,7 +27,7 @@ import { fromValues } from "../src/engine/dtype.js";
 import { hostRng } from "../src/engine/random.js";
 import { resnetGridPositions, resnetHiddenConv } from "../src/nn/resnet.js";
 import { convFlops } from "./peer.js";
-import { cpuSnapshot, env, otherBusy, quantile, round } from "./common.js";
+import { env, round, throughput, type Jitted } from "./common.js";
 
 const argv = process.argv.slice(2);
 const opt = (name: string, def: string): string => {
@@ -46,28 +46,22 @@ for (const s of [...SHAPES, ...LAX]) if (!Number.isInteger(s) || s < 1) throw ne
 const rng = hostRng(0);
 const uniform = (n: number, scale: number): Float32Array => Float32Array.from({ length: n }, () => (2 * rng() - 1) * scale);
 
-type Jitted<F> = F & { dispose(): void };
+type Timing = { med: number; min: number; contention: number | null; first_ms: number };
 
-/** Median, min and the other processes' CPU share of `reps` timed calls after `warmup` untimed ones. */
-async function time(call: () => Promise<void>, warmup: number, reps: number): Promise<{ med: number; min: number; all: number[]; contention: number | null; first_ms: number }> {
+/** Median and min (ms) of `reps` timed calls after `warmup` untimed ones (bench/common.ts throughput). */
+async function time(call: () => Promise<void>, warmup: number, reps: number): Promise<Timing> {
   let first = NaN;
-  for (let r = 0; r < warmup; r++) {
-    const t = performance.now();
-    await call();
-    if (r === 0) first = performance.now() - t;
-  }
-  const a = cpuSnapshot();
-  const times: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    const t = performance.now();
-    await call();
-    times.push(performance.now() - t);
-  }
-  const contention = otherBusy(a, cpuSnapshot());
-  return { med: quantile(times.slice().sort((x, y) => x - y), 0.5), min: Math.min(...times), all: times, contention, first_ms: first };
+  const t = await throughput(1, reps, call, async () => {
+    for (let r = 0; r < warmup; r++) {
+      const t0 = performance.now();
+      await call();
+      if (r === 0) first = performance.now() - t0;
+    }
+  });
+  return { med: t.median_s * 1000, min: t.min_s * 1000, contention: t.contention, first_ms: first };
 }
 
-function emit(impl: string, name: string, H: number, pass: "fwd" | "fwd+bwd", reps: number, t: Awaited<ReturnType<typeof time>>): void {
+function emit(impl: string, name: string, H: number, pass: "fwd" | "fwd+bwd", reps: number, t: Timing): void {
   const flops = convFlops(N, H, H, C, C, pass);
   process.stdout.write(
     JSON.stringify({
